@@ -1,0 +1,275 @@
+"""Per-language NLU cross-validation (intent precision / recall / F1).
+
+Atiende's NLU model is one bilingual model, but quality must hold in each language separately
+(goal: macro F1 >= 0.92 for Spanish and for English). Rasa's own ``rasa test nlu
+--cross-validation`` only reports the pooled figure, so this script runs a stratified k-fold
+itself: every fold trains the real pipeline from ``config.yml`` on the rest of
+``data/nlu/{es,en}`` (+ ``data/nlu/common.yml``), parses the held-out examples through the whole
+pipeline (including the fallback classifier, as a shopper would meet it) and scores each
+language on its own examples.
+
+``--variant lemmas`` / ``no-lemmas`` force word lemmas on / off (tokenizer and word featurizer)
+in an otherwise identical pipeline, which is how the lemma choice in config.yml was measured;
+``as-configured`` (default) scores config.yml as it is.
+
+Run in the bot env, from the repo root:
+    .venv/bot/bin/python -m scripts.nlu_crossval --folds 3                 # config.yml as is
+    .venv/bot/bin/python -m scripts.nlu_crossval --folds 3 --variant lemmas
+    .venv/bot/bin/python -m scripts.nlu_crossval --folds 3 --variant no-lemmas
+Writes reports/nlu/crossval_<variant>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+LANGUAGES = ("es", "en")
+
+Example = Tuple[str, str, Any]  # (language, intent, rasa Message)
+
+
+def load_examples(nlu_dir: Path) -> List[Example]:
+    """Every intent example of data/nlu/<lang>/*.yml tagged with its language."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    examples: List[Example] = []
+    for lang in LANGUAGES:
+        for path in sorted((nlu_dir / lang).glob("*.yml")):
+            for message in load_data(str(path)).intent_examples:
+                examples.append((lang, message.get("intent"), message))
+    return examples
+
+
+def stratified_folds(examples: Sequence[Example], folds: int, seed: int) -> List[List[int]]:
+    """Indices per fold, stratified by (language, intent) so each fold sees every class."""
+    groups: Dict[Tuple[str, str], List[int]] = defaultdict(list)
+    for i, (lang, intent, _) in enumerate(examples):
+        groups[(lang, intent)].append(i)
+    rng = random.Random(seed)
+    result: List[List[int]] = [[] for _ in range(folds)]
+    for key in sorted(groups):
+        idx = groups[key]
+        rng.shuffle(idx)
+        for j, i in enumerate(idx):
+            result[j % folds].append(i)
+    return result
+
+
+def variant_config(config_path: Path, variant: str, out_dir: Path) -> Path:
+    """config.yml as configured, or with word lemmas forced on ("lemmas") / off ("no-lemmas").
+
+    Only the tokenizer and the word-level CountVectorsFeaturizer change; the char n-gram
+    featurizer always reads the surface text.
+    """
+    import yaml
+
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    if variant in ("lemmas", "no-lemmas"):
+        on = variant == "lemmas"
+        for component in config["pipeline"]:
+            if component["name"].endswith("LemmaTokenizer"):
+                component["lemmatize"] = on
+            if component["name"] == "CountVectorsFeaturizer" and component.get("analyzer", "word") == "word":
+                component["use_lemma"] = on
+    config["policies"] = []
+    path = out_dir / f"config_{variant}.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def scores(gold: Sequence[str], pred: Sequence[str]) -> Dict[str, Any]:
+    """Macro and per-intent precision/recall/F1 over the gold intents of one language."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    labels = sorted(set(gold))
+    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
+    per_intent = {
+        label: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                "f1": round(float(f[i]), 4), "support": int(s[i])}
+        for i, label in enumerate(labels)
+    }
+    return {
+        "examples": len(gold),
+        "accuracy": round(float(accuracy_score(gold, pred)), 4),
+        "macro_precision": round(float(p.mean()), 4),
+        "macro_recall": round(float(r.mean()), 4),
+        "macro_f1": round(float(f.mean()), 4),
+        "per_intent": per_intent,
+    }
+
+
+async def _parse_all(model_path: str, texts: Sequence[str]) -> List[Dict[str, Any]]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model_path)
+    return [await agent.parse_message(text) for text in texts]
+
+
+def classifier_ranking(parsed: Dict[str, Any], threshold: float) -> List[Dict[str, Any]]:
+    """The intent classifier's own ranking, without the entry the fallback classifier puts in front of it."""
+    ranking = list(parsed.get("intent_ranking") or [])
+    if (
+        len(ranking) > 1
+        and ranking[0].get("name") == "nlu_fallback"
+        and abs(float(ranking[0].get("confidence") or 0.0) - threshold) < 1e-9
+    ):
+        ranking = ranking[1:]
+    return ranking
+
+
+def simulate(record: Dict[str, Any], threshold: float, ambiguity: float, fallback_cfg: Dict[str, Any]) -> str:
+    """The intent the pipeline would give at another fallback threshold / ambiguity threshold."""
+    from bot.components.fallback_classifier import is_entity_answer, keeps_faq
+
+    ranking = record["ranking"]
+    if not ranking:
+        return "nlu_fallback"
+    top = ranking[0]
+    confidence = float(top.get("confidence") or 0.0)
+    ambiguous = len(ranking) > 1 and confidence - float(ranking[1].get("confidence") or 0.0) < ambiguity
+    if confidence >= threshold and not ambiguous:
+        return top["name"]
+    if keeps_faq(top, fallback_cfg.get("faq_intent", "faq"), float(fallback_cfg.get("faq_min_confidence", 0.3))):
+        return top["name"]
+    if is_entity_answer(record["text"], record["entities"],
+                        list(fallback_cfg.get("inform_entities", ["order_id", "email", "phone"])),
+                        int(fallback_cfg.get("inform_max_other_words", 3))):
+        return fallback_cfg.get("inform_intent", "inform")
+    return "nlu_fallback"
+
+
+def fallback_config(config_path: Path) -> Dict[str, Any]:
+    import yaml
+
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    for component in config["pipeline"]:
+        if "FallbackClassifier" in component["name"]:
+            return component
+    return {"threshold": 0.0, "ambiguity_threshold": 0.0}
+
+
+def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -> Dict[str, Any]:
+    from rasa.model_training import train_nlu
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    examples = load_examples(nlu_dir)
+    common = load_data(str(nlu_dir / "common.yml"))
+    fold_indices = stratified_folds(examples, folds, seed)
+    gold: Dict[str, List[str]] = defaultdict(list)
+    pred: Dict[str, List[str]] = defaultdict(list)
+    records: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
+    fb_cfg = fallback_config(config_path)
+    threshold = float(fb_cfg.get("threshold", 0.0))
+    fold_seconds: List[float] = []
+    with tempfile.TemporaryDirectory(prefix="atiende-cv-") as tmp:
+        tmp_dir = Path(tmp)
+        config = variant_config(config_path, variant, tmp_dir)
+        for k, test_idx in enumerate(fold_indices):
+            test_set = set(test_idx)
+            train = TrainingData([m for i, (_, _, m) in enumerate(examples) if i not in test_set])
+            train = train.merge(common)
+            data_path = tmp_dir / f"fold{k}.yml"
+            data_path.write_text(RasaYAMLWriter().dumps(train), encoding="utf-8")
+            started = time.perf_counter()
+            model = train_nlu(str(config), str(data_path), str(tmp_dir / "models"),
+                              fixed_model_name=f"fold{k}")
+            fold_seconds.append(round(time.perf_counter() - started, 1))
+            if not model:
+                raise RuntimeError(f"training fold {k} failed")
+            held_out = [examples[i] for i in test_idx]
+            parsed = asyncio.run(_parse_all(model, [m.get("text") for _, _, m in held_out]))
+            for (lang, intent, _), result in zip(held_out, parsed):
+                gold[lang].append(intent)
+                pred[lang].append((result.get("intent") or {}).get("name") or "")
+                records[lang].append({"text": result.get("text") or "", "entities": result.get("entities") or [],
+                                      "ranking": classifier_ranking(result, threshold)})
+            print(f"fold {k + 1}/{folds}: trained in {fold_seconds[-1]} s", file=sys.stderr)
+    sweep = {}
+    for t in (0.0, 0.2, 0.3, 0.4, 0.5):
+        for a in (0.0, 0.03, 0.05, 0.08):
+            sweep[f"threshold={t},ambiguity={a}"] = {
+                lang: round(scores(gold[lang], [simulate(r, t, a, fb_cfg) for r in records[lang]])["macro_f1"], 4)
+                for lang in LANGUAGES if gold[lang]
+            }
+    errors = {
+        lang: [{"text": r["text"], "gold": g, "predicted": p}
+               for r, g, p in zip(records[lang], gold[lang], pred[lang]) if g != p]
+        for lang in LANGUAGES
+    }
+    return {
+        "variant": variant,
+        "errors": errors,
+        "fallback_sweep_macro_f1": sweep,
+        "config": str(config_path.relative_to(ROOT) if config_path.is_relative_to(ROOT) else config_path),
+        "folds": folds,
+        "seed": seed,
+        "fold_training_seconds": fold_seconds,
+        "languages": {lang: scores(gold[lang], pred[lang]) for lang in LANGUAGES if gold[lang]},
+    }
+
+
+def to_markdown(report: Dict[str, Any]) -> str:
+    lines = [f"# NLU cross-validation — {report['variant']}", "",
+             f"{report['folds']}-fold stratified, seed {report['seed']}, config `{report['config']}`; "
+             "intent predicted by the full pipeline (fallback included).", "",
+             "| language | examples | accuracy | macro P | macro R | macro F1 |", "|---|---|---|---|---|---|"]
+    for lang, s in report["languages"].items():
+        lines.append(f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_precision']} | "
+                     f"{s['macro_recall']} | **{s['macro_f1']}** |")
+    lines += ["", "## Fallback thresholds (same predictions, macro F1 re-scored)", "",
+              "| setting | " + " | ".join(report["languages"]) + " |",
+              "|---|" + "---|" * len(report["languages"])]
+    for setting, per_lang in report.get("fallback_sweep_macro_f1", {}).items():
+        lines.append(f"| {setting} | " + " | ".join(str(per_lang[lang]) for lang in report["languages"]) + " |")
+    for lang, s in report["languages"].items():
+        lines += ["", f"## {lang}", "", "| intent | P | R | F1 | n |", "|---|---|---|---|---|"]
+        for intent, m in s["per_intent"].items():
+            lines.append(f"| {intent} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default=str(ROOT / "config.yml"))
+    parser.add_argument("--nlu-dir", default=str(ROOT / "data" / "nlu"))
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--variant", choices=("as-configured", "lemmas", "no-lemmas"),
+                        default="as-configured")
+    parser.add_argument("--out", default=str(ROOT / "reports" / "nlu"))
+    args = parser.parse_args(argv)
+    if args.folds < 2:
+        parser.error("--folds must be at least 2")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+
+    report = run(Path(args.config).resolve(), Path(args.nlu_dir), args.folds, args.seed, args.variant)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    errors = report.pop("errors")
+    (out / f"crossval_{args.variant}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    # Misclassified held-out examples, for whoever curates data/nlu (review, don't train on them).
+    (out / f"crossval_{args.variant}_errors.json").write_text(
+        json.dumps(errors, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / f"crossval_{args.variant}.md").write_text(to_markdown(report), encoding="utf-8")
+    for lang, s in report["languages"].items():
+        print(f"{args.variant} {lang}: macro F1 {s['macro_f1']} (accuracy {s['accuracy']}, n={s['examples']})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
