@@ -1,0 +1,320 @@
+"""Code shared by the WhatsApp and Messenger connectors (both are Meta webhooks).
+
+* ``X-Hub-Signature-256`` check over the raw body in constant time (Rasa's built-in
+  facebook connector still checks the SHA-1 header with ``==``);
+* the ``hub.challenge`` subscription handshake;
+* a persistent store (SQLite, ``$ATIENDE_DATA_DIR/meta_channels.db``) for what must survive a
+  restart: message ids already seen (Meta retries a webhook until it gets a 200, so a retry
+  must never produce a second answer), the last inbound time per conversation (the 24-hour
+  customer-service window) and delivery statuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.handoff_gate import register_gate_lifecycle
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+DEFAULT_GRAPH_URL = "https://graph.facebook.com/v19.0"
+DEFAULT_MAX_BODY_BYTES = 256 * 1024  # Meta batches at most a few KB per event
+WINDOW_SECONDS = 24 * 3600
+
+
+def setting(credentials: dict[str, Any] | None, key: str, env: str, default: str = "") -> str:
+    """A credential from credentials.yml, else the environment, else ``default``.
+
+    Rasa expands ``${VAR}`` in credentials.yml but raises when VAR is unset; an empty
+    value (``VAR=``) expands to "". Falling back to the environment lets a development
+    setup leave a channel unconfigured: it starts and refuses its webhook with a clear 503.
+    """
+    value = (credentials or {}).get(key)
+    if value is None or str(value).strip() == "" or str(value).startswith("${"):
+        value = os.environ.get(env, default)
+    return str(value).strip()
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The header value Meta sends: ``sha256=<hex HMAC-SHA256 of the raw body>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def check_signature(request: Request, secret: str, channel: str) -> HTTPResponse | None:
+    """None if the body is authentic; otherwise the error response to return.
+
+    503 when the app secret is not configured (never accept unsigned traffic), 401 when
+    the header is missing or malformed, 403 when it does not match.
+    """
+    if not secret:
+        logger.error("%s.webhook_refused: app secret not configured", channel)
+        return response.json({"error": f"{channel} channel is not configured: set its app "
+                                       "secret"}, status=503)
+    header = request.headers.get(SIGNATURE_HEADER, "")
+    if not header.startswith("sha256=") or len(header) != len("sha256=") + 64:
+        logger.warning("%s.webhook_refused: missing or malformed %s", channel, SIGNATURE_HEADER)
+        return response.json({"error": f"missing or malformed {SIGNATURE_HEADER}"}, status=401)
+    if not hmac.compare_digest(header.encode(), sign(request.body or b"", secret).encode()):
+        logger.warning("%s.webhook_refused: signature mismatch", channel)
+        return response.json({"error": "invalid signature"}, status=403)
+    return None
+
+
+def check_size(request: Request, max_bytes: int, channel: str) -> HTTPResponse | None:
+    """413 for bodies over ``max_bytes`` (declared or actual)."""
+    declared = request.headers.get("content-length")
+    size = len(request.body or b"")
+    if (declared and declared.isdigit() and int(declared) > max_bytes) or size > max_bytes:
+        logger.warning("%s.webhook_refused: body too large (%s bytes)", channel,
+                       declared or size)
+        return response.json({"error": f"body larger than {max_bytes} bytes"}, status=413)
+    return None
+
+
+def parse_json(request: Request, channel: str) -> tuple[dict[str, Any] | None,
+                                                        HTTPResponse | None]:
+    """The decoded JSON object, or a 400 response."""
+    try:
+        payload = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError):
+        logger.warning("%s.webhook_refused: malformed JSON", channel)
+        return None, response.json({"error": "malformed JSON body"}, status=400)
+    if not isinstance(payload, dict):
+        return None, response.json({"error": "JSON body must be an object"}, status=400)
+    return payload, None
+
+
+def verify_handshake(request: Request, verify_token: str, channel: str) -> HTTPResponse:
+    """Answer Meta's ``GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…``."""
+    if not verify_token:
+        return response.json({"error": f"{channel} channel is not configured: set its verify "
+                                       "token"}, status=503)
+    mode = request.args.get("hub.mode", "")
+    token = request.args.get("hub.verify_token", "")
+    challenge = request.args.get("hub.challenge", "")
+    if mode == "subscribe" and hmac.compare_digest(token.encode(), verify_token.encode()):
+        logger.info("%s.webhook_verified", channel)
+        return response.text(challenge)
+    logger.warning("%s.webhook_verification_failed mode=%r", channel, mode)
+    return response.json({"error": "verification failed"}, status=403)
+
+
+def default_state_path() -> Path:
+    return Path(os.environ.get("ATIENDE_DATA_DIR", "var")) / "meta_channels.db"
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seen_messages (
+    channel TEXT NOT NULL, message_id TEXT NOT NULL, seen_at REAL NOT NULL,
+    PRIMARY KEY (channel, message_id));
+CREATE TABLE IF NOT EXISTS last_inbound (
+    channel TEXT NOT NULL, conversation_id TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (channel, conversation_id));
+CREATE TABLE IF NOT EXISTS delivery_status (
+    channel TEXT NOT NULL, message_id TEXT NOT NULL, recipient_id TEXT, status TEXT NOT NULL,
+    at REAL NOT NULL, error TEXT, PRIMARY KEY (channel, message_id, status));
+"""
+
+
+class MetaStateStore:
+    """Persistent channel state (see module docstring). Entries older than ``ttl`` are pruned."""
+
+    def __init__(self, path: Path | str | None = None, *,
+                 dedupe_ttl: float = 7 * 24 * 3600) -> None:
+        self.path = Path(path) if path else default_state_path()
+        self.dedupe_ttl = dedupe_ttl
+        self._ready = False
+        self._writes = 0
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=10)
+        if not self._ready:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            self._ready = True
+        return conn
+
+    def _claim(self, channel: str, message_id: str) -> bool:
+        now = time.time()
+        with self._connect() as conn:
+            cur = conn.execute("INSERT OR IGNORE INTO seen_messages VALUES (?, ?, ?)",
+                               (channel, message_id, now))
+            self._writes += 1
+            if self._writes % 500 == 0:
+                conn.execute("DELETE FROM seen_messages WHERE seen_at < ?",
+                             (now - self.dedupe_ttl,))
+            return cur.rowcount == 1
+
+    async def claim(self, channel: str, message_id: str) -> bool:
+        """Atomically mark ``message_id`` seen; False if it was seen before (a retry)."""
+        return await asyncio.to_thread(self._claim, channel, message_id)
+
+    def _touch(self, channel: str, conversation_id: str, at: float) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO last_inbound VALUES (?, ?, ?) ON CONFLICT (channel, conversation_id)"
+                " DO UPDATE SET at = MAX(at, excluded.at)", (channel, conversation_id, at))
+
+    async def record_inbound(self, channel: str, conversation_id: str, at: float) -> None:
+        """Remember the shopper's last message time (opens/extends the 24 h window)."""
+        await asyncio.to_thread(self._touch, channel, conversation_id, at)
+
+    def _last(self, channel: str, conversation_id: str) -> float | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT at FROM last_inbound WHERE channel = ? AND "
+                               "conversation_id = ?", (channel, conversation_id)).fetchone()
+        return row[0] if row else None
+
+    async def last_inbound(self, channel: str, conversation_id: str) -> float | None:
+        return await asyncio.to_thread(self._last, channel, conversation_id)
+
+    async def window_open(self, channel: str, conversation_id: str,
+                          now: float | None = None) -> bool:
+        """True while the shopper wrote less than 24 h ago."""
+        last = await self.last_inbound(channel, conversation_id)
+        return last is not None and (now or time.time()) - last < WINDOW_SECONDS
+
+    def _status(self, channel: str, message_id: str, recipient: str | None, status: str,
+                at: float, error: str | None) -> None:
+        with self._connect() as conn:
+            conn.execute("INSERT OR REPLACE INTO delivery_status VALUES (?, ?, ?, ?, ?, ?)",
+                         (channel, message_id, recipient, status, at, error))
+
+    async def record_status(self, channel: str, message_id: str, recipient: str | None,
+                            status: str, at: float, error: str | None = None) -> None:
+        await asyncio.to_thread(self._status, channel, message_id, recipient, status, at, error)
+
+    def _statuses(self, channel: str, message_id: str) -> list[tuple[str, str | None]]:
+        with self._connect() as conn:
+            return conn.execute("SELECT status, error FROM delivery_status WHERE channel = ? AND"
+                                " message_id = ? ORDER BY at", (channel, message_id)).fetchall()
+
+    async def statuses(self, channel: str, message_id: str) -> list[tuple[str, str | None]]:
+        """(status, error) rows recorded for one outgoing message, oldest first."""
+        return await asyncio.to_thread(self._statuses, channel, message_id)
+
+
+class BackgroundTasks:
+    """Keeps strong references to fire-and-forget tasks (ack first, process later)."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+        self._last: dict[str, asyncio.Task] = {}
+
+    def spawn(self, coro: Any, name: str) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def spawn_after(self, keys: set[str], coro: Any, name: str) -> asyncio.Task:
+        """Spawn ``coro`` once earlier tasks for the same keys (senders) have finished.
+
+        A shopper who types "hola" and then "AT100234" in quick succession sends two
+        webhooks; processing them concurrently could answer them out of order.
+        """
+        previous = [t for k in keys if (t := self._last.get(k)) is not None and not t.done()]
+
+        async def run() -> None:
+            if previous:
+                await asyncio.gather(*previous, return_exceptions=True)
+            await coro
+
+        task = self.spawn(run(), name)
+        for key in keys:
+            self._last[key] = task
+        return task
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        for key in [k for k, t in self._last.items() if t is task]:
+            del self._last[key]
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task %s failed", task.get_name(),
+                         exc_info=task.exception())
+
+    async def drain(self) -> None:
+        """Wait until every spawned task finished (tests, graceful shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+async def graph_post(url: str, token: str, body: dict[str, Any], *, channel: str,
+                     timeout: float = 10.0) -> dict[str, Any] | None:
+    """POST to the Graph API; the decoded answer on 2xx, None (logged) on any failure.
+
+    Failures are logged, not raised: an output channel that raises would abort the rest of
+    Rasa's turn (tracker not saved), which is worse than one undelivered bubble.
+    """
+    import aiohttp  # the bot env ships it (Rasa dependency); imported lazily
+
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as s:
+            async with s.post(url, json=body, headers=headers) as resp:
+                text = await resp.text()
+                if 200 <= resp.status < 300:
+                    try:
+                        return json.loads(text) if text else {}
+                    except ValueError:
+                        return {}
+                logger.error("%s.send_failed HTTP %s: %s", channel, resp.status, text[:300])
+                return None
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        logger.error("%s.send_failed %s: %s", channel, type(exc).__name__, exc)
+        return None
+
+
+def webhook_blueprint(channel: str, connector: Any, senders: Any, on_new_message: Any) -> Blueprint:
+    """The webhook both Meta connectors expose: a health check, the subscription handshake, and a
+    POST that is size-checked, signature-checked and parsed, then acknowledged at once while the
+    delivery is processed in the background (in order per shopper, given by ``senders(payload)``).
+
+    ``connector`` provides ``verify_token``, ``app_secret``, ``max_body_bytes``, ``tasks``
+    (``BackgroundTasks``) and ``process(payload, app, on_new_message)``.
+    """
+    bp = Blueprint(f"{channel}_webhook", f"bot.channels.{channel}")
+
+    @bp.route("/", methods=["GET"])
+    async def health(_: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    @bp.route("/webhook", methods=["GET"])
+    async def verify(request: Request) -> HTTPResponse:
+        return verify_handshake(request, connector.verify_token, channel)
+
+    @bp.route("/webhook", methods=["POST"])
+    async def receive(request: Request) -> HTTPResponse:
+        error = (check_size(request, connector.max_body_bytes, channel)
+                 or check_signature(request, connector.app_secret, channel))
+        if error is not None:
+            return error
+        payload, error = parse_json(request, channel)
+        if error is not None or payload is None:
+            return error or response.json({"error": "empty body"}, status=400)
+        connector.tasks.spawn_after(senders(payload),
+                                    connector.process(payload, request.app, on_new_message),
+                                    f"{channel}-webhook")
+        return response.text("EVENT_RECEIVED")
+
+    @bp.listener("before_server_stop")
+    async def _finish_in_flight(_app: Any, _loop: Any) -> None:
+        await asyncio.wait_for(connector.tasks.drain(), timeout=30)
+
+    register_gate_lifecycle(bp)
+    return bp

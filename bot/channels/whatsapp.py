@@ -1,0 +1,187 @@
+"""WhatsApp Cloud API input channel (``whatsapp``): ``/webhooks/whatsapp/webhook``.
+
+GET answers Meta's subscription handshake. POST is authenticated with
+``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app secret), acknowledged at
+once with 200 and processed in a background task — a slow model turn must not make Meta
+time out and retry. Retries that still happen are dropped by message id (persistent store).
+
+Text, button replies and list replies go to Rasa (replies carry the button payload), unless
+the conversation is with an agent (the hand-off gate forwards them). Images, audio,
+locations… get a polite reply saying what the bot can read. Delivery statuses (sent,
+delivered, read, failed) are recorded. The shopper's number is passed to the actions in
+``metadata.phone`` (E.164, ``+5215512345678``) for the order identity check.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint
+
+from bot.channels.meta import (
+    DEFAULT_GRAPH_URL,
+    DEFAULT_MAX_BODY_BYTES,
+    BackgroundTasks,
+    MetaStateStore,
+    setting,
+    webhook_blueprint,
+)
+from bot.channels.texts import language_from_phone, tracker_language, unsupported_text
+from bot.channels.whatsapp_output import WhatsAppOutput
+from bot.handoff_gate import get_gate
+
+logger = logging.getLogger(__name__)
+
+IGNORED_TYPES = {"reaction", "system", "ephemeral"}  # nothing to answer
+
+
+def extract_text(message: Dict[str, Any]) -> Optional[str]:
+    """What Rasa should read for this message, or None when the type is not readable."""
+    kind = message.get("type")
+    if kind == "text":
+        return str((message.get("text") or {}).get("body", ""))
+    if kind == "interactive":
+        inter = message.get("interactive") or {}
+        reply = inter.get(inter.get("type", ""), {})  # button_reply / list_reply
+        return str(reply.get("id") or reply.get("title") or "") or None
+    if kind == "button":  # quick-reply button of a template message
+        button = message.get("button") or {}
+        return str(button.get("payload") or button.get("text") or "") or None
+    return None
+
+
+def senders(payload: Dict[str, Any]) -> set[str]:
+    """Shoppers whose messages are in this delivery (to keep each one's messages in order)."""
+    found = set()
+    for entry in payload.get("entry") or []:
+        for change in (entry.get("changes") if isinstance(entry, dict) else None) or []:
+            for message in ((change.get("value") or {}).get("messages") or []):
+                if isinstance(message, dict) and message.get("from"):
+                    found.add(str(message["from"]))
+    return found
+
+
+class WhatsAppInput(InputChannel):
+    """Meta WhatsApp Cloud API webhook."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "whatsapp"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        c = credentials or {}
+        return cls(
+            access_token=setting(c, "access_token", "WHATSAPP_ACCESS_TOKEN"),
+            app_secret=setting(c, "app_secret", "WHATSAPP_APP_SECRET"),
+            verify_token=setting(c, "verify_token", "WHATSAPP_VERIFY_TOKEN"),
+            phone_number_id=setting(c, "phone_number_id", "WHATSAPP_PHONE_NUMBER_ID"),
+            graph_url=setting(c, "graph_url", "WHATSAPP_GRAPH_URL", DEFAULT_GRAPH_URL),
+            max_body_bytes=int(c.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
+        )
+
+    def __init__(self, access_token: str = "", app_secret: str = "", verify_token: str = "",
+                 phone_number_id: str = "", graph_url: str = DEFAULT_GRAPH_URL,
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 state: Optional[MetaStateStore] = None) -> None:
+        self.access_token = access_token
+        self.app_secret = app_secret
+        self.verify_token = verify_token
+        self.phone_number_id = phone_number_id
+        self.graph_url = graph_url or DEFAULT_GRAPH_URL
+        self.max_body_bytes = max_body_bytes
+        self.state = state or MetaStateStore()
+        self.tasks = BackgroundTasks()
+        missing = [n for n, v in (("WHATSAPP_APP_SECRET", app_secret),
+                                  ("WHATSAPP_VERIFY_TOKEN", verify_token),
+                                  ("WHATSAPP_ACCESS_TOKEN", access_token),
+                                  ("WHATSAPP_PHONE_NUMBER_ID", phone_number_id)) if not v]
+        if missing:
+            logger.warning("whatsapp.not_configured missing=%s: the webhook answers 503 until "
+                           "they are set", ",".join(missing))
+
+    def output(self, language: str = "es") -> WhatsAppOutput:
+        return WhatsAppOutput(self.graph_url, self.phone_number_id, self.access_token,
+                              self.state, language)
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """Used by ``trigger_intent?output_channel=latest`` (hand-back after an agent)."""
+        return self.output()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        return webhook_blueprint("whatsapp", self, senders, on_new_message)
+
+    # --- background processing ----------------------------------------------------------
+
+    async def process(self, payload: Dict[str, Any], app: Any,
+                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Handle every message and status of one webhook delivery."""
+        if payload.get("object") != "whatsapp_business_account":
+            logger.info("whatsapp.ignored object=%r", payload.get("object"))
+            return
+        for entry in payload.get("entry") or []:
+            for change in entry.get("changes") or []:
+                value = change.get("value") or {}
+                if change.get("field") != "messages":
+                    logger.info("whatsapp.ignored field=%r", change.get("field"))
+                    continue
+                names = {c.get("wa_id"): (c.get("profile") or {}).get("name")
+                         for c in value.get("contacts") or []}
+                for status in value.get("statuses") or []:
+                    await self.handle_status(status)
+                for message in value.get("messages") or []:
+                    try:
+                        await self.handle_message(message, names, app, on_new_message)
+                    except Exception:
+                        logger.exception("whatsapp.message_failed id=%s", message.get("id"))
+
+    async def handle_status(self, status: Dict[str, Any]) -> None:
+        errors = status.get("errors") or []
+        error = "; ".join(f"{e.get('code')} {e.get('title', '')}".strip() for e in errors) or None
+        await self.state.record_status("whatsapp", str(status.get("id")),
+                                       status.get("recipient_id"), str(status.get("status")),
+                                       float(status.get("timestamp") or time.time()), error)
+        log = logger.warning if status.get("status") == "failed" else logger.info
+        log("whatsapp.status id=%s to=%s status=%s%s", status.get("id"),
+            status.get("recipient_id"), status.get("status"), f" error={error}" if error else "")
+
+    async def handle_message(self, message: Dict[str, Any], names: Dict[str, Any], app: Any,
+                             on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        message_id, sender = str(message.get("id", "")), str(message.get("from", ""))
+        if not message_id or not sender:
+            logger.warning("whatsapp.message_ignored: no id or sender")
+            return
+        if not await self.state.claim("whatsapp", message_id):
+            logger.info("whatsapp.duplicate id=%s from=%s: already handled (Meta retry)",
+                        message_id, sender)
+            return
+        ts = float(message.get("timestamp") or time.time())
+        await self.state.record_inbound("whatsapp", sender, ts)
+        kind = str(message.get("type"))
+        logger.info("whatsapp.received id=%s from=%s type=%s", message_id, sender, kind)
+        if kind in IGNORED_TYPES:
+            return
+        agent = getattr(app.ctx, "agent", None)
+        gate = get_gate(app)
+        language = await tracker_language(agent, sender) or language_from_phone(sender)
+        output = self.output(language)
+        metadata = {"phone": f"+{sender}", "message_id": message_id, "channel": "whatsapp",
+                    "language": language, "whatsapp_name": names.get(sender)}
+        text = extract_text(message)
+        if text is None:
+            if await gate.is_paused(agent, sender):
+                # The agent must know the shopper sent something they cannot see here.
+                text = f"[{kind}]"
+            else:
+                logger.info("whatsapp.unsupported id=%s type=%s lang=%s", message_id, kind,
+                            language)
+                await output.send_text_message(sender, unsupported_text(kind, language))
+                return
+        user_message = UserMessage(text, output, sender, input_channel=self.name(),
+                                   metadata=metadata)
+        route = await gate.route(agent, user_message, on_new_message, message_id=message_id,
+                                 ts=ts)
+        logger.info("whatsapp.routed id=%s from=%s route=%s", message_id, sender, route.value)

@@ -1,0 +1,162 @@
+"""WhatsApp Cloud API output: how Rasa's responses become WhatsApp messages.
+
+* text is split at 4096 characters (paragraph, then line, then word boundaries);
+* up to 3 buttons → an interactive *button* message (titles ≤ 20 chars);
+  more → an interactive *list* (≤ 10 rows per message, titles ≤ 24; the full title goes
+  into the row description when cut). The payload (e.g. ``/rate{"rating":"4"}``) is the
+  reply id, which WhatsApp sends back when the shopper taps it;
+* nothing is sent outside the 24-hour customer-service window (Meta would refuse it with
+  error 131047 anyway): the refusal is logged with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.core.channels.channel import OutputChannel
+
+from bot.channels.meta import MetaStateStore, graph_post
+from bot.channels.texts import t
+
+logger = logging.getLogger(__name__)
+
+TEXT_LIMIT = 4096
+INTERACTIVE_BODY_LIMIT = 1024
+MAX_BUTTONS = 3
+BUTTON_TITLE_LIMIT = 20
+MAX_LIST_ROWS = 10
+ROW_TITLE_LIMIT = 24
+ROW_DESCRIPTION_LIMIT = 72
+REPLY_ID_LIMIT = 256
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> List[str]:
+    """Chunks of at most ``limit`` characters, cut at the most natural boundary."""
+    text = text.strip()
+    chunks: List[str] = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = max(window.rfind("\n\n"), -1)
+        if cut < limit // 2:
+            cut = window.rfind("\n")
+        if cut < limit // 2:
+            cut = window.rfind(" ")
+        if cut <= 0:
+            cut = limit
+        chunks.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def clip(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _reply_id(button: Dict[str, Any]) -> str:
+    payload = str(button.get("payload") or button.get("title") or "")
+    if len(payload) > REPLY_ID_LIMIT:
+        logger.warning("whatsapp.button_payload_too_long (%d chars): using the title", len(payload))
+        payload = str(button.get("title", ""))[:REPLY_ID_LIMIT]
+    return payload
+
+
+def text_message(to: str, body: str) -> Dict[str, Any]:
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+            "type": "text", "text": {"preview_url": False, "body": body}}
+
+
+def interactive_messages(to: str, text: str, buttons: List[Dict[str, Any]],
+                         language: str = "es") -> List[Dict[str, Any]]:
+    """The Graph API bodies for a text with buttons (text chunks first if it is long)."""
+    chunks = split_text(text or "", INTERACTIVE_BODY_LIMIT) or [t("more_options", language)]
+    messages = [text_message(to, c) for c in chunks[:-1]]
+    body = chunks[-1]
+    base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+            "type": "interactive"}
+    if len(buttons) <= MAX_BUTTONS:
+        messages.append({**base, "interactive": {
+            "type": "button", "body": {"text": body},
+            "action": {"buttons": [
+                {"type": "reply", "reply": {"id": _reply_id(b),
+                                            "title": clip(b.get("title", ""),
+                                                          BUTTON_TITLE_LIMIT)}}
+                for b in buttons]}}})
+        return messages
+    for start in range(0, len(buttons), MAX_LIST_ROWS):
+        rows = []
+        for b in buttons[start:start + MAX_LIST_ROWS]:
+            title = " ".join(str(b.get("title", "")).split())
+            row: Dict[str, Any] = {"id": _reply_id(b), "title": clip(title, ROW_TITLE_LIMIT)}
+            if len(title) > ROW_TITLE_LIMIT:
+                row["description"] = clip(title, ROW_DESCRIPTION_LIMIT)
+            rows.append(row)
+        messages.append({**base, "interactive": {
+            "type": "list",
+            "body": {"text": body if start == 0 else t("more_options", language)},
+            "action": {"button": clip(t("list_button", language), BUTTON_TITLE_LIMIT),
+                       "sections": [{"title": clip(t("list_button", language), 24),
+                                     "rows": rows}]}}})
+    return messages
+
+
+class WhatsAppOutput(OutputChannel):
+    """Sends Rasa's responses with the WhatsApp Cloud API (``POST /{phone_number_id}/messages``)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "whatsapp"
+
+    def __init__(self, graph_url: str, phone_number_id: str, access_token: str,
+                 state: MetaStateStore, language: str = "es") -> None:
+        self.url = f"{graph_url.rstrip('/')}/{phone_number_id}/messages"
+        self.access_token = access_token
+        self.state = state
+        self.language = language
+        self.sent_ids: List[str] = []
+
+    async def _send(self, recipient_id: str, body: Dict[str, Any]) -> Optional[str]:
+        if not await self.state.window_open("whatsapp", recipient_id):
+            logger.warning("whatsapp.send_refused to=%s reason=whatsapp_window_closed: the "
+                           "shopper's last message is older than 24 h (a template is needed)",
+                           recipient_id)
+            return None
+        answer = await graph_post(self.url, self.access_token, body, channel="whatsapp")
+        if answer is None:
+            return None
+        message_id = ((answer.get("messages") or [{}])[0]).get("id")
+        if message_id:
+            self.sent_ids.append(message_id)
+        logger.info("whatsapp.sent to=%s type=%s id=%s", recipient_id, body.get("type"),
+                    message_id)
+        return message_id
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        for chunk in split_text(text):
+            await self._send(recipient_id, text_message(recipient_id, chunk))
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
+                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        for body in interactive_messages(recipient_id, text, buttons, self.language):
+            await self._send(recipient_id, body)
+
+    async def send_quick_replies(self, recipient_id: Text, text: Text,
+                                 quick_replies: List[Dict[Text, Any]], **kwargs: Any) -> None:
+        await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._send(recipient_id, {"messaging_product": "whatsapp", "to": recipient_id,
+                                        "type": "image", "image": {"link": image}})
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any],
+                               **kwargs: Any) -> None:
+        """``custom: {whatsapp: {...}}`` in a response is sent as a raw Cloud API message."""
+        raw = json_message.get("whatsapp") if isinstance(json_message, dict) else None
+        if not isinstance(raw, dict):
+            logger.info("whatsapp.custom_ignored: no 'whatsapp' key in custom payload")
+            return
+        await self._send(recipient_id, {"messaging_product": "whatsapp", "to": recipient_id,
+                                        **raw})
