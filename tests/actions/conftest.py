@@ -1,0 +1,138 @@
+"""Shared fixtures for action tests (app env): a seeded temporary SQLite store and rasa-sdk trackers.
+
+Generic on purpose so every action module's tests can use them:
+
+- ``store_db``: path of a freshly seeded demo store (reference day = today, UTC); ``STORE_DATABASE``
+  points at it and ``actions.store.get_store`` is reset, so actions read this file.
+- ``store``: an :class:`actions.store.sqlite.SQLiteStore` on that file.
+- ``demo_orders``: the seeded orders (``actions.store.seed.DemoOrder``), e.g. to pick a scenario.
+- ``make_tracker(slots=..., text=..., intent=..., entities=..., validate=..., active_loop=...)``:
+  a ``rasa_sdk.Tracker``; ``validate`` lists slot names set in the current turn, the way Rasa's
+  FormAction hands them to a ``validate_<form>`` action (``tracker.slots_to_validate()``).
+- ``dispatcher``: a ``CollectingDispatcher``; ``texts(dispatcher)`` joins what it said.
+- ``domain``: a minimal domain dict with the contract's forms and slots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+FORMS = {
+    "order_status_form": ["order_id", "customer_contact"],
+    "cancel_order_form": ["order_id", "customer_contact", "cancel_confirm"],
+    "return_form": ["order_id", "customer_contact", "return_item", "return_reason"],
+    "refund_status_form": ["order_id", "customer_contact"],
+    "change_address_form": ["order_id", "customer_contact", "new_address"],
+    "csat_form": ["csat_comment"],
+}
+SLOTS = [
+    "language", "order_id", "customer_contact", "verified_order_id", "verification_attempts",
+    "customer_vip", "cancel_confirm", "return_item", "return_reason", "new_address",
+    "kb_last_article", "kb_articles_shown", "handoff_reason", "handoff_id", "handoff_active",
+    "rating", "csat_comment", "requested_slot",
+]
+
+
+@pytest.fixture
+def store_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    from actions.store import get_store
+    from actions.store.seed import seed_database
+
+    path = tmp_path / "store.db"
+    seed_database(path, today=datetime.now(UTC).date(), force=True)
+    monkeypatch.setenv("STORE_DATABASE", str(path))
+    monkeypatch.setenv("STORE_BACKEND", "sqlite")
+    get_store.cache_clear()
+    yield path
+    get_store.cache_clear()
+
+
+@pytest.fixture
+def store(store_db: Path) -> Any:
+    from actions.store.sqlite import SQLiteStore
+
+    return SQLiteStore(store_db, timeout=3.0)
+
+
+@pytest.fixture
+def demo_orders() -> list[Any]:
+    from actions.store.seed import build_demo_orders
+
+    return build_demo_orders(datetime.now(UTC).date())
+
+
+@pytest.fixture
+def domain() -> dict[str, Any]:
+    return {
+        "forms": {name: {"required_slots": slots} for name, slots in FORMS.items()},
+        "slots": {name: {"type": "any", "mappings": [{"type": "custom"}]} for name in SLOTS},
+        "responses": {},
+        "actions": [],
+    }
+
+
+@pytest.fixture
+def make_tracker() -> Callable[..., Tracker]:
+    def factory(
+        slots: dict[str, Any] | None = None,
+        *,
+        text: str = "",
+        intent: str | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        validate: list[str] | tuple[str, ...] = (),
+        active_loop: str | None = None,
+        sender_id: str = "test-user",
+    ) -> Tracker:
+        values = {name: None for name in SLOTS}
+        values["language"] = "es"
+        values.update(slots or {})
+        latest = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 1.0} if intent else {},
+            "entities": entities or [],
+        }
+        events: list[dict[str, Any]] = [{"event": "user", "text": text, "parse_data": latest}]
+        if active_loop:
+            events.append({"event": "action", "name": active_loop})
+        events += [{"event": "slot", "name": n, "value": values[n]} for n in validate]
+        return Tracker(
+            sender_id=sender_id, slots=values, latest_message=latest, events=events, paused=False,
+            followup_action=None, active_loop={"name": active_loop} if active_loop else {},
+            latest_action_name="action_listen",
+        )
+
+    return factory
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+def texts(dispatcher: CollectingDispatcher) -> str:
+    """Everything the dispatcher said, texts and response names, one per line."""
+    return "\n".join(m.get("text") or m.get("response") or "" for m in dispatcher.messages)
+
+
+def slot_events(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The last value each slot was set to by ``events``."""
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+@pytest.fixture(name="said")
+def said_fixture() -> Callable[[CollectingDispatcher], str]:
+    """``said(dispatcher)``: see :func:`texts`."""
+    return texts
+
+
+@pytest.fixture(name="slots_of")
+def slots_of_fixture() -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+    """``slots_of(events)``: see :func:`slot_events`."""
+    return slot_events

@@ -1,0 +1,388 @@
+"""The five validate_<form> actions: identity check, lockout, and each form's own slots."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.forms import (
+    ValidateCancelOrderForm, ValidateChangeAddressForm, ValidateOrderStatusForm,
+    ValidateRefundStatusForm, ValidateReturnForm, contact_matches, is_locked, normalize_contact,
+)
+from actions.store import get_store
+from actions.store.sqlite import SQLiteStore
+
+LOCKED = "utter_verification_failed_offer_human"
+
+
+def demo(demo_orders, scenario, language="es", market=None):
+    return next(o for o in demo_orders if o.scenario == scenario and o.customer["language"] == language
+                and (market is None or o.customer["market"] == market))
+
+
+def last_requested(events):
+    values = [e["value"] for e in events if e.get("event") == "slot" and e["name"] == "requested_slot"]
+    return values[-1] if values else "<unset>"
+
+
+async def run(form, make_tracker, dispatcher, domain, slots, validate, **kw):
+    tracker = make_tracker(slots, validate=validate, active_loop=form.form, **kw)
+    return await form.run(dispatcher, tracker, domain)
+
+
+# -- plain functions ---------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("Lucia.Martin@Example.com", ("email", "lucia.martin@example.com")),
+    ("mi correo es ana@example.es gracias", ("email", "ana@example.es")),
+    ("+34 612 345 678", ("phone", "34612345678")), ("612-345-678", ("phone", "612345678")),
+    ("12345", None), ("hola", None), (None, None)])
+def test_normalize_contact(text, expected):
+    assert normalize_contact(text) == expected
+
+
+def test_contact_matches_email_case_insensitive_and_phone_last_nine():
+    class O:
+        email = "Lucia.Martin@example.com"
+        phone = "+34 612 345 678"
+
+    assert contact_matches(O, "lucia.martin@EXAMPLE.com")
+    assert contact_matches(O, "612 345 678") and contact_matches(O, "0034612345678")
+    assert not contact_matches(O, "612 345 679") and not contact_matches(O, "other@example.com")
+    assert not contact_matches(O, "345 678")
+
+
+def test_is_locked():
+    assert is_locked(3.0) and is_locked("3") and not is_locked(2) and not is_locked(None)
+
+
+# -- identity ------------------------------------------------------------------------------------
+async def test_unknown_order_is_refused_with_help(store_db, make_tracker, dispatcher, domain, said,
+                                                 slots_of):
+    events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                       {"order_id": "AT999999"}, ["order_id"])
+    assert slots_of(events)["order_id"] is None
+    assert "AT999999" in said(dispatcher) and "AT123456" in said(dispatcher)
+
+
+async def test_text_without_an_order_number_is_explained(store_db, make_tracker, dispatcher, domain,
+                                                         said, slots_of):
+    events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                       {"order_id": "no lo sé", "language": "en"}, ["order_id"])
+    assert slots_of(events)["order_id"] is None and "AT123456" in said(dispatcher)
+
+
+async def test_order_and_matching_email_verify_and_finish_the_form(store_db, demo_orders, make_tracker,
+                                                                   dispatcher, domain, slots_of):
+    o = demo(demo_orders, "high_amount")  # VIP customer
+    raw = "#" + o.id[2:]
+    events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                       {"order_id": raw, "customer_contact": o.customer["email"].upper()},
+                       ["order_id", "customer_contact"])
+    slots = slots_of(events)
+    assert slots["order_id"] == o.id and slots["verified_order_id"] == o.id
+    assert slots["customer_vip"] is True and slots["verification_attempts"] == 0
+    assert slots["customer_contact"] is None  # not kept in slots once checked
+    assert last_requested(events) is None
+
+
+async def test_phone_last_nine_digits_verify(store_db, demo_orders, make_tracker, dispatcher, domain,
+                                             slots_of):
+    o = demo(demo_orders, "in_transit", market="AR")
+    local = o.customer["phone"].replace("+54 9 ", "")
+    events = await run(ValidateRefundStatusForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id, "customer_contact": local}, ["customer_contact"])
+    assert slots_of(events)["verified_order_id"] == o.id
+
+
+async def test_mismatch_counts_and_asks_again(store_db, demo_orders, make_tracker, dispatcher, domain,
+                                              said, slots_of):
+    o = demo(demo_orders, "in_transit")
+    events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id, "customer_contact": "intruso@example.com"},
+                       ["customer_contact"])
+    slots = slots_of(events)
+    assert slots["verification_attempts"] == 1 and slots["customer_contact"] is None
+    assert "verified_order_id" not in slots and "2 intentos" in said(dispatcher)
+    assert last_requested(events) != None  # noqa: E711 - the form goes on
+
+
+async def test_third_failure_stops_the_form_and_offers_a_human(store_db, demo_orders, make_tracker,
+                                                               dispatcher, domain, said, slots_of):
+    o = demo(demo_orders, "in_transit")
+    events = await run(ValidateCancelOrderForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id, "customer_contact": "600000000",
+                        "verification_attempts": 2.0}, ["customer_contact"])
+    slots = slots_of(events)
+    assert slots["verification_attempts"] == 3 and slots["handoff_reason"] == "verification_failed"
+    assert LOCKED in said(dispatcher) and last_requested(events) is None
+    assert o.items[0]["name"] not in said(dispatcher)  # nothing about the order leaked
+
+
+async def test_locked_conversation_is_refused_immediately(store_db, demo_orders, make_tracker,
+                                                          dispatcher, domain, said, slots_of):
+    o = demo(demo_orders, "cancellable")
+    events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id, "customer_contact": o.customer["email"],
+                        "verification_attempts": 3.0}, ["order_id", "customer_contact"])
+    assert "verified_order_id" not in slots_of(events) and last_requested(events) is None
+    assert said(dispatcher) == LOCKED
+
+
+async def test_verified_order_is_not_asked_again(store_db, demo_orders, make_tracker, dispatcher,
+                                                 domain, said, slots_of):
+    o = demo(demo_orders, "cancellable")
+    form = ValidateCancelOrderForm()
+    tracker = make_tracker({"order_id": o.id, "verified_order_id": o.id}, validate=["order_id"])
+    assert await form.required_slots(domain["forms"][form.form]["required_slots"], dispatcher,
+                                     tracker, domain) == ["order_id", "cancel_confirm"]
+    events = await form.run(dispatcher, tracker, domain)
+    assert last_requested(events) == "cancel_confirm"
+    assert "139,80 €" in said(dispatcher)  # summary before the confirmation question
+
+
+async def test_contact_given_before_the_order_number_is_checked_when_it_arrives(
+        store_db, demo_orders, make_tracker, dispatcher, domain, slots_of):
+    o = demo(demo_orders, "shipped", market="CO")
+    first = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                      {"customer_contact": o.customer["email"]}, ["customer_contact"])
+    assert slots_of(first)["customer_contact"] == o.customer["email"]
+    second = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                       {"customer_contact": o.customer["email"], "order_id": o.id}, ["order_id"])
+    assert slots_of(second)["verified_order_id"] == o.id
+
+
+async def test_store_down_stops_the_form_politely(tmp_path, monkeypatch, make_tracker, dispatcher,
+                                                  domain, said, slots_of, caplog):
+    monkeypatch.setenv("STORE_DATABASE", str(tmp_path / "missing.db"))
+    get_store.cache_clear()
+    try:
+        events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                           {"order_id": "AT101001", "language": "en"}, ["order_id"])
+    finally:
+        get_store.cache_clear()
+    assert slots_of(events)["handoff_reason"] == "backend_error" and last_requested(events) is None
+    assert "can't reach the order system" in said(dispatcher) and "Traceback" not in said(dispatcher)
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/human_handoff"
+    assert "store backend error" in caplog.text
+
+
+async def test_slow_store_is_a_backend_error(store_db, monkeypatch, make_tracker, dispatcher, domain,
+                                             slots_of):
+    monkeypatch.setattr("actions.forms.get_store",
+                        lambda: SQLiteStore(store_db, timeout=0.05, simulated_latency=0.5))
+    events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                       {"order_id": "AT101001"}, ["order_id"])
+    assert slots_of(events)["handoff_reason"] == "backend_error"
+
+
+# -- per-form slots ------------------------------------------------------------------------------
+async def test_cancel_form_skips_confirmation_when_cancelling_is_impossible(
+        store_db, demo_orders, make_tracker, dispatcher, domain, slots_of):
+    o = demo(demo_orders, "in_transit")
+    events = await run(ValidateCancelOrderForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id, "customer_contact": o.customer["phone"]},
+                       ["order_id", "customer_contact"])
+    assert slots_of(events)["cancel_confirm"] is False and last_requested(events) is None
+
+
+@pytest.mark.parametrize("value, expected", [(True, True), (False, False), ("true", True), ("x", None)])
+async def test_cancel_confirm(value, expected, store_db, make_tracker, dispatcher, domain):
+    form = ValidateCancelOrderForm()
+    tracker = make_tracker({"cancel_confirm": value})
+    assert await form.validate_cancel_confirm(value, dispatcher, tracker, domain) == \
+        {"cancel_confirm": expected}
+
+
+async def test_return_form_lists_items_after_verification(store_db, demo_orders, make_tracker,
+                                                          dispatcher, domain, said, slots_of):
+    o = demo(demo_orders, "return_window")
+    events = await run(ValidateReturnForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id, "customer_contact": o.customer["email"]},
+                       ["customer_contact"])
+    assert last_requested(events) == "return_item"
+    text = said(dispatcher)
+    assert "1. Botines de piel Sierra" in text and "(no admite devolución)" in text
+
+
+async def test_return_form_skips_questions_outside_the_window(store_db, demo_orders, make_tracker,
+                                                              dispatcher, domain, slots_of):
+    o = demo(demo_orders, "window_expired", language="en")
+    events = await run(ValidateReturnForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id, "customer_contact": o.customer["email"], "language": "en"},
+                       ["customer_contact"])
+    slots = slots_of(events)
+    assert (slots["return_item"], slots["return_reason"]) == ("-", "-")
+    assert last_requested(events) is None
+
+
+@pytest.mark.parametrize("said_item, expected", [
+    ("las botas", "Botines de piel Sierra"), ("el vestido", "Vestido de lino Mediterráneo"),
+    ("2", "Bañador Marea"), ("botines", "Botines de piel Sierra"),
+    ("todo", "Botines de piel Sierra; Bañador Marea; Vestido de lino Mediterráneo"),
+    ("la nevera", None)])
+async def test_return_item_matching(said_item, expected, store_db, demo_orders, make_tracker,
+                                    dispatcher, domain):
+    o = demo(demo_orders, "return_window")
+    tracker = make_tracker({"order_id": o.id, "verified_order_id": o.id, "return_item": said_item},
+                           validate=["return_item"])
+    result = await ValidateReturnForm().validate_return_item(said_item, dispatcher, tracker, domain)
+    assert result == {"return_item": expected}
+    if expected is None:
+        assert "1. Botines" in dispatcher.messages[-1]["text"]
+
+
+async def test_return_item_needs_verification(store_db, demo_orders, make_tracker, dispatcher, domain):
+    o = demo(demo_orders, "return_window")
+    tracker = make_tracker({"order_id": o.id})
+    assert await ValidateReturnForm().validate_return_item("todo", dispatcher, tracker, domain) == \
+        {"return_item": None}
+
+
+async def test_change_address_form_shows_masked_current_address_and_checks_the_new_one(
+        store_db, demo_orders, make_tracker, dispatcher, domain, said, slots_of):
+    o = demo(demo_orders, "cancellable", market="MX")
+    events = await run(ValidateChangeAddressForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id, "customer_contact": o.customer["email"]},
+                       ["customer_contact"])
+    assert last_requested(events) == "new_address"
+    assert "***" in said(dispatcher) and o.address.split(",")[0] not in said(dispatcher)
+    form = ValidateChangeAddressForm()
+    tracker = make_tracker({"order_id": o.id, "verified_order_id": o.id})
+    assert await form.validate_new_address("mi casa", dispatcher, tracker, domain) == \
+        {"new_address": None}
+    assert await form.validate_new_address("Av. Reforma  222,  06600 CDMX", dispatcher, tracker,
+                                           domain) == {"new_address": "Av. Reforma 222, 06600 CDMX"}
+
+
+# -- the real Rasa 3.6 form loop against this action server ---------------------------------------
+RASA_DOMAIN = """
+version: "3.1"
+intents: [cancel_order, inform, affirm, deny]
+entities: [order_id, email, phone]
+slots:
+  language: {type: categorical, values: [es, en], initial_value: es, influence_conversation: false,
+             mappings: [{type: custom}]}
+  order_id: {type: text, mappings: [{type: from_entity, entity: order_id}, {type: from_text,
+             conditions: [{active_loop: cancel_order_form, requested_slot: order_id}]}]}
+  customer_contact: {type: text, mappings: [{type: from_entity, entity: email},
+             {type: from_entity, entity: phone}, {type: from_text,
+             conditions: [{active_loop: cancel_order_form, requested_slot: customer_contact}]}]}
+  verified_order_id: {type: text, influence_conversation: false, mappings: [{type: custom}]}
+  verification_attempts: {type: float, influence_conversation: false, mappings: [{type: custom}]}
+  customer_vip: {type: bool, influence_conversation: false, mappings: [{type: custom}]}
+  handoff_reason: {type: text, influence_conversation: false, mappings: [{type: custom}]}
+  cancel_confirm: {type: bool, mappings: [
+    {type: from_intent, intent: affirm, value: true, conditions: [{active_loop: cancel_order_form}]},
+    {type: from_intent, intent: deny, value: false, conditions: [{active_loop: cancel_order_form}]}]}
+forms:
+  cancel_order_form: {required_slots: [order_id, customer_contact, cancel_confirm]}
+responses:
+  utter_ask_order_id: [{text: "ASK order_id"}]
+  utter_ask_customer_contact: [{text: "ASK customer_contact"}]
+  utter_ask_cancel_confirm: [{text: "ASK cancel_confirm"}]
+  utter_verification_failed_offer_human: [{text: "LOCKED"}]
+actions: [validate_cancel_order_form]
+"""
+
+RASA_SCRIPT = r'''
+import asyncio, json, sys
+from rasa.core.actions.action import ActionExtractSlots
+from rasa.core.actions.forms import FormAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
+
+domain = Domain.load(sys.argv[1])
+endpoint = EndpointConfig(sys.argv[2])
+nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+conversations = json.loads(sys.argv[3])
+
+async def turn(tracker, text, intent, entities):
+    out = CollectingOutputChannel()
+    ents = [{"entity": e, "value": v, "start": 0, "end": 1} for e, v in entities]
+    tracker.update(UserUttered(text, {"name": intent, "confidence": 1.0}, ents), domain)
+    tracker.update_with_events(await ActionExtractSlots(endpoint).run(out, nlg, tracker, domain), domain)
+    events = await FormAction("cancel_order_form", endpoint).run(out, nlg, tracker, domain)
+    tracker.update(ActionExecuted("cancel_order_form"), domain)
+    tracker.update_with_events(events, domain)
+    tracker.update(ActionExecuted("action_listen"), domain)
+    slots = {k: tracker.get_slot(k) for k in ("order_id", "verified_order_id", "verification_attempts",
+                                               "cancel_confirm", "handoff_reason", "requested_slot")}
+    said = [e.text for e in events if isinstance(e, BotUttered)]
+    print("TURN " + json.dumps({"active": tracker.active_loop_name, **slots, "said": said}), flush=True)
+
+async def main():
+    for n, turns in enumerate(conversations):
+        tracker = DialogueStateTracker.from_events(f"c{n}", [ActionExecuted("action_listen")],
+                                                   slots=domain.slots)
+        for text, intent, entities in turns:
+            await turn(tracker, text, intent, entities)
+
+asyncio.run(main())
+'''
+
+
+@pytest.mark.slow
+def test_real_rasa_form_loop_verifies_locks_and_skips(tmp_path, store_db, demo_orders):
+    """Rasa 3.6's FormAction (bot env) driving validate_cancel_order_form over HTTP (app env)."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    bot_python = Path(__file__).resolve().parents[2] / ".venv" / "bot" / "bin" / "python"
+    if not bot_python.exists():
+        pytest.skip(f"bot environment not installed at {bot_python}")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "STORE_DATABASE": str(store_db)}
+    server = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p",
+                               str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("action server did not start")
+        cancellable = demo(demo_orders, "cancellable")
+        (tmp_path / "domain.yml").write_text(RASA_DOMAIN)
+        (tmp_path / "run.py").write_text(RASA_SCRIPT)
+        conversations = [
+            [("cancelar el pedido 101003", "cancel_order", [("order_id", cancellable.id[2:])]),
+             *[(f"x{n}@example.com", "inform", [("email", f"x{n}@example.com")]) for n in range(3)]],
+            [("cancelar pedido", "cancel_order", []), (f"at-{cancellable.id[2:]}", "inform", []),
+             ("mi teléfono " + cancellable.customer["phone"][4:], "inform",
+              [("phone", cancellable.customer["phone"][4:])]),
+             ("sí", "affirm", [])],
+        ]
+        result = subprocess.run([str(bot_python), str(tmp_path / "run.py"), str(tmp_path / "domain.yml"),
+                                 f"http://127.0.0.1:{port}/webhook", json.dumps(conversations)],
+                                capture_output=True, text=True, timeout=240)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    turns = [json.loads(line[5:]) for line in result.stdout.splitlines() if line.startswith("TURN ")]
+    assert len(turns) == 8, result.stderr[-2000:]
+    fail = turns[:4]
+    assert fail[0]["order_id"] == cancellable.id and fail[0]["requested_slot"] == "customer_contact"
+    assert [t["verification_attempts"] for t in fail[1:]] == [1.0, 2.0, 3.0]
+    assert fail[2]["active"] == "cancel_order_form"
+    assert fail[3]["active"] is None and fail[3]["handoff_reason"] == "verification_failed"
+    assert fail[3]["said"] == ["LOCKED"]
+    ok = turns[4:]
+    assert ok[1]["order_id"] == cancellable.id  # normalised from "at-101003"
+    assert ok[2]["verified_order_id"] == cancellable.id and ok[2]["requested_slot"] == "cancel_confirm"
+    assert ok[2]["said"][-1] == "ASK cancel_confirm"
+    assert ok[3]["active"] is None and ok[3]["cancel_confirm"] is True

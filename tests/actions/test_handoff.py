@@ -1,0 +1,214 @@
+"""action_handoff / action_handback / rating actions against the real handoff API (in-process,
+through httpx's ASGI transport, on a temporary SQLite database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import (
+    ActionCsatThanks,
+    ActionHandback,
+    ActionHandoff,
+    ActionStoreRating,
+    ValidateCsatForm,
+    when_text,
+)
+from actions.handoff_client import HandoffClient
+from handoff_api.app import create_app
+from handoff_api.models import Handoff
+from handoff_api.settings import Settings
+
+BOT_TOKEN = "bot-token-for-action-tests-123"
+
+
+def make_app(tmp_path, hours: str = "mon-sun 00:00-24:00") -> Any:
+    return create_app(Settings(
+        _env_file=None, environment="test", database_url=f"sqlite:///{tmp_path / 'h.db'}",
+        bot_token=BOT_TOKEN, secret_key="secret-key-for-tests-1234567", business_hours=hours,
+        business_tz="Europe/Madrid", run_outbox_worker=False))
+
+
+def client_for(app: Any) -> HandoffClient:
+    return HandoffClient("http://handoff.test", BOT_TOKEN, transport=httpx.ASGITransport(app=app))
+
+
+def tracker(slots: dict[str, Any] | None = None, *, intent: str = "human_handoff",
+            last_text: str = "Quiero hablar con una persona", active_loop: str | None = None,
+            entities: list[dict[str, Any]] | None = None, channel: str = "socketio") -> Tracker:
+    values = {"language": "es", "kb_articles_shown": ["return-policy"], "order_id": "AT100234"}
+    values.update(slots or {})
+    latest = {"text": last_text, "intent": {"name": intent, "confidence": 0.98},
+              "entities": entities or []}
+    events = [
+        {"event": "user", "text": "¿Dónde está mi pedido AT100234?", "timestamp": 1.0,
+         "input_channel": channel, "parse_data": {"intent": {"name": "order_status"}}},
+        {"event": "bot", "text": "Tu pedido está en camino.", "timestamp": 2.0},
+        {"event": "user", "text": last_text, "timestamp": 3.0, "input_channel": channel,
+         "parse_data": latest},
+    ]
+    return Tracker(sender_id="shopper-42", slots=values, latest_message=latest, events=events,
+                   paused=False, followup_action=None,
+                   active_loop={"name": active_loop} if active_loop else {},
+                   latest_action_name="action_listen")
+
+
+def stored(app: Any) -> Handoff:
+    with app.state.services.sessions() as s:
+        return s.query(Handoff).one()
+
+
+def event_names(events: list[dict[str, Any]]) -> list[str]:
+    return [e["event"] for e in events]
+
+
+def slots_set(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+async def test_handoff_sends_everything_and_pauses(tmp_path):
+    app = make_app(tmp_path)
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(client_for(app)).run(dispatcher, tracker({"customer_vip": True}), {})
+    assert "pause" in event_names(events)
+    slots = slots_set(events)
+    assert slots["handoff_active"] is True and slots["handoff_reason"] == "asked"
+    handoff = stored(app)
+    assert slots["handoff_id"] == str(handoff.id)
+    packet = handoff.packet
+    assert packet["conversation_id"] == "shopper-42" and packet["channel"] == "socketio"
+    assert packet["intent_history"] == ["order_status", "human_handoff"]
+    assert [e["role"] for e in packet["transcript"]] == ["user", "bot", "user"]
+    assert packet["kb_articles"] == ["return-policy"] and packet["slots"]["order_id"] == "AT100234"
+    assert packet["customer"]["vip"] is True and handoff.vip
+    assert packet["order"] is None  # not verified: the agent gets no order data
+    text = dispatcher.messages[0]["text"]
+    assert "siguiente" in text and "min" in text
+
+
+async def test_legal_threat_is_reason_and_english_text(tmp_path):
+    app = make_app(tmp_path)
+    dispatcher = CollectingDispatcher()
+    t = tracker({"language": "en"}, intent="complaint", last_text="I'm calling my lawyer")
+    await ActionHandoff(client_for(app)).run(dispatcher, t, {})
+    assert stored(app).reason == "legal_or_fraud"
+    assert "next in the queue" in dispatcher.messages[0]["text"]
+
+
+async def test_verified_order_snapshot_is_included(tmp_path, store_db, demo_orders):
+    order = demo_orders[0]
+    app = make_app(tmp_path)
+    t = tracker({"verified_order_id": order.id, "order_id": order.id,
+                 "handoff_reason": "verification_failed"})
+    await ActionHandoff(client_for(app)).run(CollectingDispatcher(), t, {})
+    handoff = stored(app)
+    assert handoff.packet["order"]["id"] == order.id
+    assert handoff.packet["customer"].get("email") or handoff.packet["customer"].get("phone")
+    assert handoff.reason == "verification_failed"
+
+
+async def test_out_of_hours_says_when(tmp_path):
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).strftime("%a").lower()
+    app = make_app(tmp_path, hours=f"{tomorrow} 09:00-10:00")
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(client_for(app)).run(dispatcher, tracker(), {})
+    assert "pause" in event_names(events)
+    text = dispatcher.messages[0]["text"]
+    assert "no está disponible" in text and "48 horas" in text and "09:00" in text
+
+
+async def test_api_down_keeps_the_bot_helping(caplog):
+    dead = HandoffClient("http://127.0.0.1:9", BOT_TOKEN, timeout=1)
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(dead).run(dispatcher, tracker(), {})
+    assert "pause" not in event_names(events)
+    assert slots_set(events)["handoff_active"] is False
+    assert "problema técnico" in dispatcher.messages[0]["text"]
+    assert "could not queue conversation shopper-42" in caplog.text
+
+
+async def test_second_request_reuses_the_open_handoff(tmp_path):
+    app = make_app(tmp_path)
+    action = ActionHandoff(client_for(app))
+    first = slots_set(await action.run(CollectingDispatcher(), tracker(), {}))
+    second = slots_set(await action.run(CollectingDispatcher(), tracker(), {}))
+    assert first["handoff_id"] == second["handoff_id"]
+
+
+async def test_handback_asks_rating_and_resumes_form():
+    dispatcher = CollectingDispatcher()
+    t = tracker({"language": "en"}, intent="handoff_ended", last_text="",
+                entities=[{"entity": "handoff_outcome", "value": "handed_back"}],
+                active_loop="order_status_form")
+    events = await ActionHandback().run(dispatcher, t, {})
+    message = dispatcher.messages[0]
+    assert "back with you" in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == [f'/rate{{"rating":"{n}"}}' for n in range(1, 6)]
+    assert events[-1] == {"event": "followup", "name": "order_status_form", "timestamp": None}
+    assert slots_set(events)["handoff_active"] is False
+
+
+async def test_handback_resolved_without_form_in_spanish():
+    dispatcher = CollectingDispatcher()
+    t = tracker(intent="handoff_ended", last_text="",
+                entities=[{"entity": "handoff_outcome", "value": "resolved"}])
+    events = await ActionHandback().run(dispatcher, t, {})
+    assert "1 (muy mal) a 5 (excelente)" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["buttons"][4]["title"].startswith("5")
+    assert "followup" not in event_names(events)
+
+
+async def test_rating_and_comment_reach_the_api(tmp_path):
+    app = make_app(tmp_path)
+    client = client_for(app)
+    hid = slots_set(await ActionHandoff(client).run(CollectingDispatcher(), tracker(), {}))["handoff_id"]
+    events = await ActionStoreRating(client).run(
+        CollectingDispatcher(), tracker({"rating": "4", "handoff_id": hid}, intent="rate"), {})
+    assert slots_set(events)["rating"] == "4"
+    assert stored(app).rating == 4
+
+    validated = await ValidateCsatForm().validate_csat_comment("  Muy amables  ", CollectingDispatcher(), tracker(), {})
+    assert validated == {"csat_comment": "Muy amables"}
+    dispatcher = CollectingDispatcher()
+    events = await ActionCsatThanks(client).run(
+        dispatcher, tracker({"rating": "4", "handoff_id": hid, "csat_comment": "Muy amables"}), {})
+    assert stored(app).rating_comment == "Muy amables"
+    assert "Gracias por tu opinión" in dispatcher.messages[0]["text"]
+    assert slots_set(events)["handoff_id"] is None
+
+
+async def test_invalid_rating_asks_again():
+    dispatcher = CollectingDispatcher()
+    events = await ActionStoreRating(HandoffClient("http://127.0.0.1:9", BOT_TOKEN)).run(
+        dispatcher, tracker({"rating": "9"}, intent="rate"), {})
+    assert slots_set(events)["rating"] is None
+    assert "del 1 al 5" in dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize(("offset_days", "language", "expected"), [
+    (0, "es", "hoy a las"), (1, "es", "mañana a las"), (1, "en", "tomorrow at"), (3, "en", "on "),
+])
+def test_when_text(offset_days, language, expected):
+    now = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # Monday 07:00 in Madrid
+    assert when_text(now + timedelta(days=offset_days, hours=2), language, now=now).startswith(expected)
+
+
+async def test_asking_again_while_an_agent_has_it(tmp_path):
+    from handoff_api.auth import create_agent
+    from handoff_api.queue import claim
+
+    app = make_app(tmp_path)
+    action = ActionHandoff(client_for(app))
+    hid = int(slots_set(await action.run(CollectingDispatcher(), tracker(), {}))["handoff_id"])
+    with app.state.services.sessions() as s:
+        agent = create_agent(s, username="leo", password="password-123")
+        claim(s, hid, agent, 3)
+        s.commit()
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, tracker(), {})
+    assert "Ya te está atendiendo" in dispatcher.messages[0]["text"]
