@@ -1,0 +1,1 @@
+"""Alembic migrations of the handoff database (run at start-up by handoff_api.db)."""

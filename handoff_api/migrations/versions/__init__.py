@@ -1,0 +1,1 @@
+"""Migration scripts; a package only so wheels ship them."""

@@ -1,0 +1,320 @@
+"""The handoff queue: creation, atomic claims and the state machine.
+
+Every function takes an open ``Session`` and leaves committing to the caller (routes commit before
+answering, so an acknowledged change is durable). Each transition writes a ``handoff_events`` row in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from handoff_api.errors import Conflict, NotFound
+from handoff_api.models import OPEN_STATUSES, Agent, Handoff, HandoffEvent, HandoffStatus
+
+#: Reasons that jump ahead of a plain request; VIP shoppers jump further.
+REASON_PRIORITY = {
+    "legal_or_fraud": 30,
+    "frustration": 20,
+    "approval_required": 20,
+    "verification_failed": 10,
+    "backend_error": 10,
+    "repeated_fallback": 5,
+    "asked": 0,
+}
+VIP_PRIORITY = 100
+
+#: legal transitions: from -> allowed targets
+TRANSITIONS: dict[str, set[str]] = {
+    "queued": {"assigned", "abandoned", "handed_back"},
+    "assigned": {"assigned", "resolved", "handed_back", "abandoned"},
+    "resolved": set(),
+    "handed_back": set(),
+    "abandoned": set(),
+}
+
+
+def priority_for(reason: str, vip: bool) -> int:
+    return REASON_PRIORITY.get(reason, 0) + (VIP_PRIORITY if vip else 0)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def record_event(
+    session: Session,
+    handoff_id: int,
+    type_: str,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    agent_id: int | None = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    session.execute(
+        insert(HandoffEvent).values(
+            handoff_id=handoff_id,
+            type=type_,
+            from_status=from_status,
+            to_status=to_status,
+            agent_id=agent_id,
+            data=data,
+            at=at or now_utc(),
+        )
+    )
+
+
+def open_handoff_for(session: Session, conversation_id: str) -> Handoff | None:
+    return session.scalar(
+        select(Handoff).where(
+            Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_STATUSES)
+        )
+    )
+
+
+def get_handoff(session: Session, handoff_id: int, *, for_update: bool = False) -> Handoff:
+    stmt = select(Handoff).where(Handoff.id == handoff_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    handoff = session.scalar(stmt.execution_options(populate_existing=True))
+    if handoff is None:
+        raise NotFound(f"Handoff {handoff_id} not found")
+    return handoff
+
+
+def create_handoff(session: Session, packet: dict[str, Any]) -> tuple[Handoff, bool]:
+    """Queue a handoff for ``packet``; returns ``(handoff, created)``. A conversation has at most one
+    open handoff: asking again returns the open one (the bot may retry after a timeout)."""
+    existing = open_handoff_for(session, packet["conversation_id"])
+    if existing is not None:
+        return existing, False
+    vip = bool((packet.get("customer") or {}).get("vip"))
+    handoff = Handoff(
+        conversation_id=packet["conversation_id"],
+        channel=packet["channel"],
+        language=packet["language"],
+        reason=packet["reason"],
+        vip=vip,
+        priority=priority_for(packet["reason"], vip),
+        status=HandoffStatus.queued.value,
+        packet=packet,
+        created_at=now_utc(),
+    )
+    session.add(handoff)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent request created it first
+        session.rollback()
+        existing = open_handoff_for(session, packet["conversation_id"])
+        if existing is None:
+            raise
+        return existing, False
+    record_event(
+        session, handoff.id, "created", to_status="queued", at=handoff.created_at,
+        data={"reason": handoff.reason, "vip": vip, "channel": handoff.channel},
+    )
+    return handoff, True
+
+
+def queue_position(session: Session, handoff: Handoff) -> int:
+    """1-based place in the queue (0 when no longer queued)."""
+    if handoff.status != HandoffStatus.queued.value:
+        return 0
+    ahead = session.scalar(
+        select(func.count()).select_from(Handoff).where(
+            Handoff.status == HandoffStatus.queued.value,
+            or_(
+                Handoff.priority > handoff.priority,
+                (Handoff.priority == handoff.priority) & (Handoff.created_at < handoff.created_at),
+                (Handoff.priority == handoff.priority)
+                & (Handoff.created_at == handoff.created_at)
+                & (Handoff.id < handoff.id),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def active_count(session: Session, agent_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Handoff).where(
+                Handoff.agent_id == agent_id, Handoff.status == HandoffStatus.assigned.value
+            )
+        )
+        or 0
+    )
+
+
+def _capacity(agent: Agent, default: int) -> int:
+    return agent.capacity or default
+
+
+def _lock_agent(session: Session, agent_id: int) -> None:
+    """Serialise claims of one agent on PostgreSQL so capacity cannot be overrun concurrently."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Agent.id).where(Agent.id == agent_id).with_for_update())
+
+
+# The claim path is hot (agents pressing "next" at once), so it runs hand-written SQL through the
+# driver: SQLAlchemy statement construction cost more than the database work itself.
+_PG_LOCK_AGENT = "SELECT id FROM agents WHERE id = %(agent_id)s FOR UPDATE"
+_PG_CLAIM = """
+    WITH picked AS (
+        UPDATE handoffs SET status = 'assigned', agent_id = %(agent_id)s, assigned_at = %(now)s
+        WHERE id = (
+            SELECT id FROM handoffs WHERE status = 'queued'
+            ORDER BY priority DESC, created_at ASC, id ASC
+            LIMIT 1 FOR UPDATE SKIP LOCKED
+        )
+        AND (SELECT count(*) FROM handoffs
+             WHERE agent_id = %(agent_id)s AND status = 'assigned') < %(capacity)s
+        RETURNING id
+    )
+    INSERT INTO handoff_events (handoff_id, type, from_status, to_status, agent_id, at)
+    SELECT id, 'assigned', 'queued', 'assigned', %(agent_id)s, %(now)s FROM picked
+    RETURNING handoff_id
+"""
+_SQLITE_ACTIVE = "SELECT count(*) FROM handoffs WHERE agent_id = ? AND status = 'assigned'"
+_SQLITE_NEXT = (
+    "SELECT id FROM handoffs WHERE status = 'queued' "
+    "ORDER BY priority DESC, created_at ASC, id ASC LIMIT 1"
+)
+_SQLITE_TAKE = (
+    "UPDATE handoffs SET status = 'assigned', agent_id = ?, assigned_at = ? "
+    "WHERE id = ? AND status = 'queued'"
+)
+_SQLITE_EVENT = (
+    "INSERT INTO handoff_events (handoff_id, type, from_status, to_status, agent_id, at) "
+    "VALUES (?, 'assigned', 'queued', 'assigned', ?, ?)"
+)
+
+
+def _sqlite_ts(value: datetime) -> str:
+    """The text form SQLAlchemy's SQLite DateTime stores (naive UTC)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def claim_next_id(session: Session, agent_id: int, capacity: int) -> int | None:
+    """Atomically assign the most urgent, longest-waiting queued handoff to ``agent_id``; returns
+    its id, or ``None`` (queue empty or agent at ``capacity``). The caller commits."""
+    conn = session.connection()
+    now = now_utc()
+    if conn.dialect.name == "postgresql":
+        params = {"agent_id": agent_id, "now": now, "capacity": capacity}
+        # one claim at a time per agent, so the capacity count below cannot be overrun
+        conn.exec_driver_sql(_PG_LOCK_AGENT, params)
+        # one statement checks capacity, picks and takes the row and logs the event; SKIP LOCKED
+        # makes concurrent claimers take different rows instead of waiting for the same one
+        return conn.exec_driver_sql(_PG_CLAIM, params).scalar()
+    # SQLite: the transaction began IMMEDIATE (one writer at a time); the status condition and
+    # the rowcount check still make the claim safe should that ever change.
+    if conn.exec_driver_sql(_SQLITE_ACTIVE, (agent_id,)).scalar() >= capacity:
+        return None
+    ts = _sqlite_ts(now)
+    for _ in range(5):
+        candidate = conn.exec_driver_sql(_SQLITE_NEXT).scalar()
+        if candidate is None:
+            return None
+        if conn.exec_driver_sql(_SQLITE_TAKE, (agent_id, ts, candidate)).rowcount == 1:
+            conn.exec_driver_sql(_SQLITE_EVENT, (candidate, agent_id, ts))
+            return int(candidate)
+    return None
+
+
+def claim_next(session: Session, agent: Agent, default_capacity: int) -> Handoff | None:
+    """Give ``agent`` the most urgent, longest-waiting queued handoff, or ``None`` (empty queue or
+    agent at capacity). Two agents never get the same conversation."""
+    handoff_id = claim_next_id(session, agent.id, _capacity(agent, default_capacity))
+    return None if handoff_id is None else get_handoff(session, handoff_id)
+
+
+def claim(session: Session, handoff_id: int, agent: Agent, default_capacity: int) -> Handoff:
+    """Claim one specific handoff. Claiming one you already hold is a no-op (idempotent)."""
+    _lock_agent(session, agent.id)
+    handoff = get_handoff(session, handoff_id)
+    if handoff.status == "assigned" and handoff.agent_id == agent.id:
+        return handoff
+    if handoff.status != "queued":
+        who = " by another agent" if handoff.status == "assigned" else ""
+        raise Conflict(f"Handoff {handoff_id} is already {handoff.status}{who}; only queued handoffs can be claimed")
+    if active_count(session, agent.id) >= _capacity(agent, default_capacity):
+        raise Conflict(f"Agent {agent.username} is at capacity ({_capacity(agent, default_capacity)} open conversations)")
+    now = now_utc()
+    result = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == "queued")
+        .values(status="assigned", agent_id=agent.id, assigned_at=now)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"Handoff {handoff_id} was claimed by another agent a moment ago")
+    record_event(session, handoff_id, "assigned", from_status="queued", to_status="assigned",
+                 agent_id=agent.id, at=now)
+    return get_handoff(session, handoff_id)
+
+
+def transition(
+    session: Session,
+    handoff_id: int,
+    target: str,
+    *,
+    agent: Agent | None,
+    data: dict[str, Any] | None = None,
+) -> tuple[Handoff, bool]:
+    """Move to ``target`` (resolved/handed_back/abandoned); returns ``(handoff, changed)``.
+    Repeating a transition that already happened is a no-op; any other illegal one is a Conflict."""
+    handoff = get_handoff(session, handoff_id, for_update=True)
+    if handoff.status == target:
+        return handoff, False
+    if target not in TRANSITIONS[handoff.status]:
+        raise Conflict(f"Handoff {handoff_id} is {handoff.status}; it cannot become {target}")
+    _check_holder(handoff, agent)
+    now = now_utc()
+    result = session.execute(
+        update(Handoff)
+        .where(Handoff.id == handoff_id, Handoff.status == handoff.status)
+        .values(status=target, closed_at=now)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"Handoff {handoff_id} changed while you acted; reload it")
+    record_event(session, handoff_id, target, from_status=handoff.status, to_status=target,
+                 agent_id=agent.id if agent else None, data=data, at=now)
+    return get_handoff(session, handoff_id), True
+
+
+def transfer(
+    session: Session, handoff_id: int, *, by: Agent, to: Agent, default_capacity: int
+) -> Handoff:
+    handoff = get_handoff(session, handoff_id, for_update=True)
+    if handoff.status != "assigned":
+        raise Conflict(f"Handoff {handoff_id} is {handoff.status}; only assigned handoffs can be transferred")
+    _check_holder(handoff, by)
+    if handoff.agent_id == to.id:
+        return handoff
+    if not to.active:
+        raise Conflict(f"Agent {to.username} is not active")
+    _lock_agent(session, to.id)
+    if active_count(session, to.id) >= _capacity(to, default_capacity):
+        raise Conflict(f"Agent {to.username} is at capacity")
+    session.execute(update(Handoff).where(Handoff.id == handoff_id).values(agent_id=to.id))
+    record_event(session, handoff_id, "transferred", from_status="assigned", to_status="assigned",
+                 agent_id=by.id, data={"from_agent_id": handoff.agent_id, "to_agent_id": to.id,
+                                       "to_username": to.username})
+    return get_handoff(session, handoff_id)
+
+
+def _check_holder(handoff: Handoff, agent: Agent | None) -> None:
+    """Only the agent holding the conversation (or a supervisor, or the bot: ``None``) may act."""
+    if agent is None or agent.role == "supervisor":
+        return
+    if handoff.status == "assigned" and handoff.agent_id != agent.id:
+        raise Conflict(f"Handoff {handoff.id} is assigned to another agent")
+    if handoff.status == "queued":
+        raise Conflict(f"Handoff {handoff.id} is queued; claim it first")

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per audience: the bot, agents' handoff work, accounts, live streams."""

@@ -1,0 +1,41 @@
+"""Plain-dict views of rows for JSON answers and live events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handoff_api.models import Agent, Handoff, Message, Note
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def agent_view(agent: Agent) -> dict[str, Any]:
+    return {"id": agent.id, "username": agent.username, "name": agent.name, "role": agent.role,
+            "languages": agent.languages.split(","), "capacity": agent.capacity}
+
+
+def handoff_summary(h: Handoff, agent_name: str | None = None) -> dict[str, Any]:
+    packet = h.packet or {}
+    transcript = packet.get("transcript") or []
+    last_user = next((e.get("text") for e in reversed(transcript) if e.get("role") == "user"), None)
+    return {
+        "id": h.id, "conversation_id": h.conversation_id, "channel": h.channel,
+        "language": h.language, "reason": h.reason, "vip": h.vip, "priority": h.priority,
+        "status": h.status, "agent_id": h.agent_id, "agent_name": agent_name,
+        "created_at": iso(h.created_at), "assigned_at": iso(h.assigned_at),
+        "first_response_at": iso(h.first_response_at), "closed_at": iso(h.closed_at),
+        "customer": packet.get("customer") or {}, "last_user_text": last_user,
+        "rating": h.rating,
+    }
+
+
+def message_view(m: Message) -> dict[str, Any]:
+    return {"id": m.id, "message_id": m.message_id, "role": m.role, "text": m.text,
+            "channel": m.channel, "agent_id": m.agent_id, "ts": iso(m.ts),
+            "delivery": m.delivery, "delivery_error": m.delivery_error}
+
+
+def note_view(n: Note) -> dict[str, Any]:
+    return {"id": n.id, "agent_id": n.agent_id, "text": n.text, "created_at": iso(n.created_at)}

@@ -1,0 +1,51 @@
+/**
+ * The queue sidebar: conversations waiting (with a waiting time that ticks every second,
+ * reason, language, VIP badge) and the agent's own open conversations.
+ */
+import { el } from "./dom.js";
+import { t, duration, shopperName } from "./i18n.js";
+
+const since = (ts) => (Date.now() - new Date(ts).getTime()) / 1000;
+
+function badges(h) {
+  return el("span", { class: "badges" },
+    h.vip || h.customer?.vip ? el("span", { class: "badge vip" }, t("vip")) : null,
+    el("span", { class: "badge lang", title: t("lang") }, (h.language || "es").toUpperCase()),
+    el("span", { class: "badge channel", title: t("channel") }, h.channel || ""));
+}
+
+function item(h, { onOpen, onClaim, selected }) {
+  const reason = t(`reasons.${h.reason}`);
+  const waitTs = h.created_at || h.queued_at;
+  const name = shopperName(h);
+  const li = el("li", { class: `item${selected ? " selected" : ""}${h.vip ? " is-vip" : ""}`, dataset: { id: h.id } },
+    el("button", { type: "button", class: "open", onclick: () => onOpen(h.id), "aria-label": `${name} — ${reason}` },
+      el("span", { class: "line1" }, el("strong", {}, name),
+        waitTs && h.status === "queued"
+          ? el("span", { class: "wait", dataset: { since: waitTs } }, t("waiting", { time: duration(since(waitTs)) }))
+          : (h.agent_name ? el("span", { class: "holder" }, h.agent_name) : null)),
+      el("span", { class: "line2" },
+        el("span", { class: "reason", dataset: { reason: h.reason } }, reason), badges(h)),
+      h.last_user_text ? el("span", { class: "line3" }, h.last_user_text) : null),
+    onClaim ? el("button", { type: "button", class: "primary small claim", onclick: () => onClaim(h.id) }, t("claim")) : null);
+  return li;
+}
+
+export function renderQueue({ queued, mine, selectedId, onOpen, onClaim }) {
+  const q = document.getElementById("queue-list");
+  const m = document.getElementById("mine-list");
+  document.getElementById("queue-count").textContent = String(queued.length);
+  q.replaceChildren(...(queued.length
+    ? queued.map((h) => item(h, { onOpen, onClaim, selected: h.id === selectedId }))
+    : [el("li", { class: "empty" }, t("emptyQueue"))]));
+  m.replaceChildren(...(mine.length
+    ? mine.map((h) => item(h, { onOpen, selected: h.id === selectedId }))
+    : [el("li", { class: "empty" }, t("emptyMine"))]));
+}
+
+/** Update every waiting time in place (called once a second; no re-render, focus is kept). */
+export function tick() {
+  for (const span of document.querySelectorAll(".wait[data-since]")) {
+    span.textContent = t("waiting", { time: duration(since(span.dataset.since)) });
+  }
+}
