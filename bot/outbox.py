@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.sqlite_file import SQLiteFile
 
 logger = logging.getLogger(__name__)
 
@@ -72,17 +73,7 @@ class Outbox:
         self.path = Path(path) if path else default_outbox_path()
         self.base_delay = base_delay
         self.max_delay = max_delay
-        self._initialised = False
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=10)
-        conn.row_factory = sqlite3.Row
-        if not self._initialised:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-            self._initialised = True
-        return conn
+        self._db = SQLiteFile(self.path, _SCHEMA, row_factory=True)
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after ``attempts`` failed tries: base·2^(n-1), capped."""
@@ -93,7 +84,7 @@ class Outbox:
     def _add(self, message_id: str, conversation_id: str, channel: str, text: str,
              ts: float, error: str | None, status: str) -> bool:
         now = time.time()
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO outbox (message_id, conversation_id, channel, text, ts,"
                 " status, attempts, next_attempt_at, last_error, created_at, updated_at)"
@@ -104,7 +95,7 @@ class Outbox:
             return cur.rowcount == 1
 
     def _due(self, limit: int) -> list[OutboxItem]:
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             rows = conn.execute(
                 "SELECT id, message_id, conversation_id, channel, text, ts, attempts FROM outbox"
                 " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
@@ -113,7 +104,7 @@ class Outbox:
         return [OutboxItem(**dict(r)) for r in rows]
 
     def _mark(self, item_id: int, status: str, error: str | None = None) -> None:
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             conn.execute(
                 "UPDATE outbox SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
                 (status, error, time.time(), item_id),
@@ -121,7 +112,7 @@ class Outbox:
 
     def _retry_later(self, item_id: int, attempts: int, error: str) -> float:
         delay = self.backoff(attempts)
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             conn.execute(
                 "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ?,"
                 " updated_at = ? WHERE id = ?",
@@ -130,12 +121,12 @@ class Outbox:
         return delay
 
     def _counts(self) -> dict[str, int]:
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             rows = conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
         return {r[0]: r[1] for r in rows}
 
     def _next_due_in(self) -> float | None:
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute(
                 "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"
             ).fetchone()

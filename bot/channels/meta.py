@@ -17,7 +17,6 @@ import hmac
 import json
 import logging
 import os
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.handoff_gate import register_gate_lifecycle
+from bot.sqlite_file import SQLiteFile
 
 logger = logging.getLogger(__name__)
 
@@ -137,21 +137,12 @@ class MetaStateStore:
                  dedupe_ttl: float = 7 * 24 * 3600) -> None:
         self.path = Path(path) if path else default_state_path()
         self.dedupe_ttl = dedupe_ttl
-        self._ready = False
+        self._db = SQLiteFile(self.path, _SCHEMA)
         self._writes = 0
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=10)
-        if not self._ready:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-            self._ready = True
-        return conn
 
     def _claim(self, channel: str, message_id: str) -> bool:
         now = time.time()
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             cur = conn.execute("INSERT OR IGNORE INTO seen_messages VALUES (?, ?, ?)",
                                (channel, message_id, now))
             self._writes += 1
@@ -165,7 +156,7 @@ class MetaStateStore:
         return await asyncio.to_thread(self._claim, channel, message_id)
 
     def _touch(self, channel: str, conversation_id: str, at: float) -> None:
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             conn.execute(
                 "INSERT INTO last_inbound VALUES (?, ?, ?) ON CONFLICT (channel, conversation_id)"
                 " DO UPDATE SET at = MAX(at, excluded.at)", (channel, conversation_id, at))
@@ -175,7 +166,7 @@ class MetaStateStore:
         await asyncio.to_thread(self._touch, channel, conversation_id, at)
 
     def _last(self, channel: str, conversation_id: str) -> float | None:
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             row = conn.execute("SELECT at FROM last_inbound WHERE channel = ? AND "
                                "conversation_id = ?", (channel, conversation_id)).fetchone()
         return row[0] if row else None
@@ -191,7 +182,7 @@ class MetaStateStore:
 
     def _status(self, channel: str, message_id: str, recipient: str | None, status: str,
                 at: float, error: str | None) -> None:
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             conn.execute("INSERT OR REPLACE INTO delivery_status VALUES (?, ?, ?, ?, ?, ?)",
                          (channel, message_id, recipient, status, at, error))
 
@@ -200,7 +191,7 @@ class MetaStateStore:
         await asyncio.to_thread(self._status, channel, message_id, recipient, status, at, error)
 
     def _statuses(self, channel: str, message_id: str) -> list[tuple[str, str | None]]:
-        with self._connect() as conn:
+        with self._db.connect() as conn:
             return conn.execute("SELECT status, error FROM delivery_status WHERE channel = ? AND"
                                 " message_id = ? ORDER BY at", (channel, message_id)).fetchall()
 
