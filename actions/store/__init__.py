@@ -32,8 +32,11 @@ __all__ = [
     "normalize_order_id", "store_database_path",
 ]
 
-# AT100234, at-100234, AT 100234, #100234, 100234, "pedido nº 100234"
-_ORDER_RE = re.compile(r"(?<![A-Za-z0-9])(?:AT[\s\-_.]*|#\s*|N[º°o]\.?\s*)?(\d{6})(?!\d)", re.IGNORECASE)
+# AT100234, at-100234, AT 100234, AT 100 234, #100234, 100234, "pedido nº 100234"; digits
+# grouped in threes only after a prefix, so a bare "612 345" (part of a phone) is not an id
+_ORDER_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:(?:AT[\s\-_.]*|#\s*|N[º°o]\.?\s*)(\d{3})[\s.\-]?(\d{3})|(\d{6}))(?!\d)",
+    re.IGNORECASE)
 
 
 def normalize_order_id(text: object) -> str | None:
@@ -45,7 +48,9 @@ def normalize_order_id(text: object) -> str | None:
     if not isinstance(text, str | int):
         return None
     match = _ORDER_RE.search(str(text).strip())
-    return f"AT{match.group(1)}" if match else None
+    if not match:
+        return None
+    return "AT" + (match.group(3) or match.group(1) + match.group(2))
 
 
 def store_database_path() -> Path:

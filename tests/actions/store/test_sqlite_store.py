@@ -22,12 +22,14 @@ def by_scenario(demo_orders, scenario, language="es", market=None):
 
 
 @pytest.mark.parametrize("raw", ["AT100234", "at-100234", "AT 100234", "#100234", "100234",
-                                 "mi pedido es el at100234, gracias", "Nº 100234"])
+                                 "mi pedido es el at100234, gracias", "Nº 100234",
+                                 "AT 100 234", "at-100-234", "pedido AT 100 234, gracias"])
 def test_normalize_order_id_accepts_shopper_spellings(raw):
     assert normalize_order_id(raw) == "AT100234"
 
 
-@pytest.mark.parametrize("raw", [None, "", "hola", "12345", "1234567", "+34 612 345 678", "AT12345"])
+@pytest.mark.parametrize("raw", [None, "", "hola", "12345", "1234567", "+34 612 345 678", "AT12345",
+                                 "100 234", "AT 100 2345"])
 def test_normalize_order_id_rejects_non_ids(raw):
     assert normalize_order_id(raw) is None
 
