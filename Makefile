@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP := .venv/app/bin/python
 BOT := .venv/bot/bin
 
-.PHONY: help setup train kb kb-eval seed prepare run test bench crossval lint clean
+.PHONY: help setup train kb kb-eval nlu-eval seed prepare run test bench lint clean
 
 help:            ## list the tasks
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -34,6 +34,10 @@ test: setup      ## set everything up and run every test (pytest in both envs, r
 
 kb-eval: kb       ## KB retrieval quality: recall@1/@3, MRR per language (reports/kb)
 	@$(APP) -m kb_index eval --index var/kb_index --queries tests/data/kb_queries.jsonl --out-of-scope tests/data/kb_out_of_scope.jsonl --report reports/kb/eval.json
+
+nlu-eval: setup  ## NLU quality per language: 3-fold cross-validation (3 seeds) + blind held-out set (reports/nlu)
+	@$(BOT)/python -m scripts.nlu_crossval --folds 3 --seeds 42,7,13
+	@$(BOT)/python -m scripts.nlu_crossval --heldout tests/data/nlu_heldout
 
 bench:           ## run the benchmarks in bench/ (prints figures)
 	@$(APP) -m bench.kb_search
