@@ -9,7 +9,7 @@ records ``handoff_reason = repeated_fallback`` for ``action_handoff``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -55,7 +55,7 @@ MESSAGES = {
 register(MESSAGES)
 
 
-def clarify_options(intent_ranking: Optional[List[Dict[str, Any]]], limit: int = MAX_OPTIONS) -> List[str]:
+def clarify_options(intent_ranking: list[dict[str, Any]] | None, limit: int = MAX_OPTIONS) -> list[str]:
     """The ``limit`` most likely intents worth offering, best first.
 
     The NLU ranking gives the order; when it has fewer useful intents than ``limit`` (e.g. the
@@ -66,7 +66,7 @@ def clarify_options(intent_ranking: Optional[List[Dict[str, Any]]], limit: int =
         key=lambda r: float(r.get("confidence") or 0.0),
         reverse=True,
     )
-    options: List[str] = []
+    options: list[str] = []
     for name in [r["name"] for r in ranked] + list(CLARIFIABLE_INTENTS):
         if name not in options:
             options.append(name)
@@ -78,12 +78,12 @@ def clarify_options(intent_ranking: Optional[List[Dict[str, Any]]], limit: int =
 class ActionClarify(Action):
     """Fallback stage 1: the most likely options as buttons."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_clarify"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         language = normalize_language(tracker.get_slot("language"))
         options = clarify_options((tracker.latest_message or {}).get("intent_ranking"))
         buttons = [{"title": t(f"intent_{name}", language), "payload": f"/{name}"} for name in options]
@@ -95,12 +95,12 @@ class ActionClarify(Action):
 class ActionFallbackHandoff(Action):
     """Fallback stage 2: offer a person; ``action_handoff`` reads the reason from the slot."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_fallback_handoff"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    ) -> list[EventType]:
         language = normalize_language(tracker.get_slot("language"))
         dispatcher.utter_message(
             text=t("fallback_offer_human", language),

@@ -28,14 +28,17 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions.address import clean_address
 from actions.i18n import register, t
+from actions.masking import mask_address
 from actions.order_common import backend_error, format_money, language, today
 from actions.orders import describe_items
 from actions.policy import (
-    check_address_change, check_cancellation, check_return_eligibility, market_policy,
+    check_address_change,
+    check_cancellation,
+    check_return_eligibility,
+    market_policy,
 )
 from actions.returns import item_list, match_items
 from actions.store import Order, OrderNotFound, StoreError, get_store, normalize_order_id
-from actions.masking import mask_address
 
 MAX_ATTEMPTS = 3
 STOP_REASONS = {"verification_failed", "backend_error"}

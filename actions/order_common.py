@@ -19,7 +19,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.i18n import normalize_language, register, t
 from actions.policy import add_business_days  # noqa: F401 - re-exported for the actions
-from actions.store import Order, OrderNotFound, StoreBackend, StoreError, get_store, normalize_order_id
+from actions.store import (
+    Order,
+    OrderNotFound,
+    StoreBackend,
+    StoreError,
+    get_store,
+    normalize_order_id,
+)
 
 logger = logging.getLogger("actions.orders")
 

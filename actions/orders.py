@@ -13,8 +13,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.i18n import register, t
 from actions.masking import mask_address, mask_email
 from actions.order_common import (
-    OrderAction, add_business_days, backend_error, format_date, format_money, payment_label,
-    status_label, today,
+    OrderAction,
+    add_business_days,
+    backend_error,
+    format_date,
+    format_money,
+    payment_label,
+    status_label,
+    today,
 )
 from actions.policy import check_cancellation, market_policy, refund_timeline
 from actions.returns import holiday_note

@@ -17,7 +17,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.i18n import register, t
 from actions.order_common import (
-    OrderAction, format_date, format_money, offer_human_buttons, payment_label,
+    OrderAction,
+    format_date,
+    format_money,
+    offer_human_buttons,
+    payment_label,
     today,
 )
 from actions.policy import market_policy, refund_due_date, refund_timeline

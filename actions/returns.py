@@ -17,10 +17,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.i18n import register, t
 from actions.order_common import (
-    OrderAction, backend_error, format_date, format_money, payment_label, today,
+    OrderAction,
+    backend_error,
+    format_date,
+    format_money,
+    payment_label,
+    today,
 )
 from actions.policy import (
-    Decision, MarketPolicy, check_return, holiday_return_deadline, market_policy, refund_timeline,
+    Decision,
+    MarketPolicy,
+    check_return,
+    holiday_return_deadline,
+    market_policy,
+    refund_timeline,
 )
 from actions.store import InvalidOperation, Order, OrderItem
 

@@ -12,7 +12,7 @@ first greeting is already in the right language.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
@@ -27,7 +27,7 @@ LANGUAGE_SLOT = "language"
 _NOT_CARRIED = {"requested_slot", "session_started_metadata"}
 
 
-def language_from_code(code: Any) -> Optional[str]:
+def language_from_code(code: Any) -> str | None:
     """"es"/"en" for codes such as "es-MX", "EN_us", "en"; None for anything else.
 
     Unlike ``actions.i18n.normalize_language`` this does not default to Spanish: an unknown
@@ -39,7 +39,7 @@ def language_from_code(code: Any) -> Optional[str]:
     return primary if primary in SUPPORTED_LANGUAGES else None
 
 
-def language_from_metadata(metadata: Any) -> Optional[str]:
+def language_from_metadata(metadata: Any) -> str | None:
     """Language announced by the channel in message/session metadata, if any."""
     if not isinstance(metadata, dict):
         return None
@@ -50,7 +50,7 @@ def language_from_metadata(metadata: Any) -> Optional[str]:
     return None
 
 
-def detected_language(latest_message: Optional[Dict[str, Any]]) -> Optional[str]:
+def detected_language(latest_message: dict[str, Any] | None) -> str | None:
     """The language the NLU pipeline detected for the latest message (None when unsure)."""
     if not latest_message:
         return None
@@ -60,11 +60,11 @@ def detected_language(latest_message: Optional[Dict[str, Any]]) -> Optional[str]
 class ActionSessionStart(Action):
     """Starts a session, carries slots over and takes the widget's language."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_session_start"
 
     @staticmethod
-    def _carried_slots(tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    def _carried_slots(tracker: Tracker, domain: DomainDict) -> list[EventType]:
         config = domain.get("session_config") or {}
         if not config.get("carry_over_slots_to_new_session", True):
             return []
@@ -79,8 +79,8 @@ class ActionSessionStart(Action):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> List[EventType]:
-        events: List[EventType] = [SessionStarted()]
+    ) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
         events.extend(self._carried_slots(tracker, domain))
         metadata = tracker.get_slot("session_started_metadata") or (
             tracker.latest_message or {}
@@ -97,11 +97,11 @@ class ValidateSlotMappings(ValidationAction):
 
     async def required_slots(
         self,
-        domain_slots: List[Text],
+        domain_slots: list[str],
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> List[Text]:
+    ) -> list[str]:
         # Only the language is ours; other global slots keep Rasa's own mappings untouched
         # (and rasa-sdk does not log "no validation method" for each of them).
         return [LANGUAGE_SLOT] if LANGUAGE_SLOT in domain_slots else []
@@ -111,7 +111,7 @@ class ValidateSlotMappings(ValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         language = detected_language(tracker.latest_message)
         if language is None or language == tracker.get_slot(LANGUAGE_SLOT):
             return {}
@@ -123,7 +123,7 @@ class ValidateSlotMappings(ValidationAction):
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
         domain: DomainDict,
-    ) -> Dict[Text, Any]:
+    ) -> dict[str, Any]:
         """Only "es" and "en" ever reach the slot; anything else keeps the previous value."""
         language = language_from_code(slot_value)
         return {LANGUAGE_SLOT: language or tracker.get_slot(LANGUAGE_SLOT) or "es"}

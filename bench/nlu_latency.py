@@ -19,12 +19,12 @@ import logging
 import os
 import statistics
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 
-MESSAGES: Dict[str, List[str]] = {
+MESSAGES: dict[str, list[str]] = {
     "es": [
         "hola", "¿dónde está mi pedido AT100234?", "quiero devolver unas zapatillas que me quedan chicas",
         "cancela mi pedido por favor", "¿cuánto tarda el envío a Canarias?", "mi correo es ana@example.com",
@@ -46,17 +46,17 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[index]
 
 
-async def measure(model: str, rounds: int) -> Dict[str, Dict[str, float]]:
+async def measure(model: str, rounds: int) -> dict[str, dict[str, float]]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(model)
     for texts in MESSAGES.values():  # warm-up: lazy detector / lemma tables
         for text in texts:
             await agent.parse_message(text)
-    result: Dict[str, Dict[str, float]] = {}
-    everything: List[float] = []
+    result: dict[str, dict[str, float]] = {}
+    everything: list[float] = []
     for lang, texts in MESSAGES.items():
-        timings: List[float] = []
+        timings: list[float] = []
         for _ in range(rounds):
             for text in texts:
                 started = time.perf_counter()
@@ -68,7 +68,7 @@ async def measure(model: str, rounds: int) -> Dict[str, Dict[str, float]]:
     return result
 
 
-def _summary(timings: Sequence[float]) -> Dict[str, float]:
+def _summary(timings: Sequence[float]) -> dict[str, float]:
     return {"n": len(timings), "p50_ms": round(statistics.median(timings), 2),
             "p95_ms": round(percentile(timings, 0.95), 2), "max_ms": round(max(timings), 2)}
 

@@ -22,8 +22,9 @@ import enum
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from rasa.core.channels.channel import UserMessage
@@ -117,7 +118,7 @@ class HandoffGate:
         self._wake = asyncio.Event()
 
     @classmethod
-    def from_env(cls) -> "HandoffGate":
+    def from_env(cls) -> HandoffGate:
         """Settings from the environment (contract: HANDOFF_API_URL, HANDOFF_BOT_TOKEN)."""
         url = os.environ.get("HANDOFF_API_URL", "http://127.0.0.1:8000")
         token = os.environ.get("HANDOFF_BOT_TOKEN", "")

@@ -24,7 +24,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -37,7 +37,7 @@ RETRY_DELAYS = (0.1, 0.4, 1.0)
 class DurableSQLTrackerStore(SQLTrackerStore):
     """`SQLTrackerStore` with retries and a file journal instead of a silent in-memory fallback."""
 
-    def __init__(self, *args: Any, journal_dir: Optional[str] = None,
+    def __init__(self, *args: Any, journal_dir: str | None = None,
                  retry_delays: tuple[float, ...] = RETRY_DELAYS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         base = journal_dir or os.path.join(os.environ.get("ATIENDE_DATA_DIR", "var"), "tracker_journal")
@@ -58,7 +58,7 @@ class DurableSQLTrackerStore(SQLTrackerStore):
         os.replace(tmp, path)  # atomic: a crash leaves the previous journal intact
         return path
 
-    def _read_journal(self, sender_id: str) -> Optional[DialogueStateTracker]:
+    def _read_journal(self, sender_id: str) -> DialogueStateTracker | None:
         path = self._journal_path(sender_id)
         if not path.exists():
             return None
@@ -101,14 +101,14 @@ class DurableSQLTrackerStore(SQLTrackerStore):
             logger.error("tracker database unavailable (%s); conversation %s kept in journal %s "
                          "until it comes back", exc, tracker.sender_id, path)
 
-    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         return await self._retrieve_durably(sender_id, full=False)
 
-    async def retrieve_full_tracker(self, sender_id: str) -> Optional[DialogueStateTracker]:
+    async def retrieve_full_tracker(self, sender_id: str) -> DialogueStateTracker | None:
         return await self._retrieve_durably(sender_id, full=True)
 
-    async def _retrieve_durably(self, sender_id: str, full: bool) -> Optional[DialogueStateTracker]:
-        async def read() -> Optional[DialogueStateTracker]:
+    async def _retrieve_durably(self, sender_id: str, full: bool) -> DialogueStateTracker | None:
+        async def read() -> DialogueStateTracker | None:
             await self._flush_journal(sender_id)
             if full:
                 return await SQLTrackerStore.retrieve_full_tracker(self, sender_id)

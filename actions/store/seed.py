@@ -22,7 +22,14 @@ from typing import Any
 
 from actions.policy import holiday_return_deadline, market_policy
 from actions.store.demo_data import (
-    ALPHA_SIZES, CATALOGUE, COD_MAX_CENTS, CUSTOMERS, MARKETS, TRACKING_URLS, WAIST_SIZES, Market,
+    ALPHA_SIZES,
+    CATALOGUE,
+    COD_MAX_CENTS,
+    CUSTOMERS,
+    MARKETS,
+    TRACKING_URLS,
+    WAIST_SIZES,
+    Market,
 )
 from actions.store.sqlite import SCHEMA
 

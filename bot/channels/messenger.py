@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint
@@ -40,26 +41,26 @@ class MessengerOutput(OutputChannel):
     """Send API (``POST /me/messages``) output; buttons become quick replies."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "messenger"
 
     def __init__(self, graph_url: str, page_access_token: str) -> None:
         self.url = f"{graph_url.rstrip('/')}/me/messages"
         self.token = page_access_token
 
-    async def _send(self, recipient_id: str, message: Dict[str, Any]) -> None:
+    async def _send(self, recipient_id: str, message: dict[str, Any]) -> None:
         body = {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE",
                 "message": message}
         answer = await graph_post(self.url, self.token, body, channel="messenger")
         if answer is not None:
             logger.info("messenger.sent to=%s mid=%s", recipient_id, answer.get("message_id"))
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for chunk in split_text(text, TEXT_LIMIT):
             await self._send(recipient_id, {"text": chunk})
 
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
-                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+    async def send_text_with_buttons(self, recipient_id: str, text: str,
+                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
         chunks = split_text(text or "", TEXT_LIMIT) or ["…"]
         for chunk in chunks[:-1]:
             await self._send(recipient_id, {"text": chunk})
@@ -72,22 +73,22 @@ class MessengerOutput(OutputChannel):
                  for b in buttons[:MAX_QUICK_REPLIES]]
         await self._send(recipient_id, {"text": chunks[-1], "quick_replies": quick})
 
-    async def send_quick_replies(self, recipient_id: Text, text: Text,
-                                 quick_replies: List[Dict[Text, Any]], **kwargs: Any) -> None:
+    async def send_quick_replies(self, recipient_id: str, text: str,
+                                 quick_replies: list[dict[str, Any]], **kwargs: Any) -> None:
         await self.send_text_with_buttons(recipient_id, text, quick_replies)
 
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send(recipient_id, {"attachment": {"type": "image", "payload": {
             "url": image, "is_reusable": True}}})
 
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any],
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
                                **kwargs: Any) -> None:
         raw = json_message.get("messenger") if isinstance(json_message, dict) else None
         if isinstance(raw, dict):
             await self._send(recipient_id, raw)
 
 
-def extract(event: Dict[str, Any]) -> tuple[Optional[str], Optional[str], Optional[str]]:
+def extract(event: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
     """(message id, text for Rasa, unsupported kind) of one ``messaging`` event."""
     if "postback" in event:
         postback = event["postback"] or {}
@@ -105,7 +106,7 @@ def extract(event: Dict[str, Any]) -> tuple[Optional[str], Optional[str], Option
 
 
 
-def senders(payload: Dict[str, Any]) -> set[str]:
+def senders(payload: dict[str, Any]) -> set[str]:
     """Page-scoped ids of the shoppers in this delivery (to keep each one's messages in order)."""
     return {str((e.get("sender") or {}).get("id")) for entry in payload.get("entry") or []
             for e in (entry.get("messaging") if isinstance(entry, dict) else None) or []
@@ -115,11 +116,11 @@ class MessengerInput(InputChannel):
     """Meta Messenger Platform webhook."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "messenger"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         c = credentials or {}
         return cls(
             page_access_token=setting(c, "page_access_token", "MESSENGER_PAGE_ACCESS_TOKEN"),
@@ -132,7 +133,7 @@ class MessengerInput(InputChannel):
     def __init__(self, page_access_token: str = "", app_secret: str = "",
                  verify_token: str = "", graph_url: str = DEFAULT_GRAPH_URL,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 state: Optional[MetaStateStore] = None) -> None:
+                 state: MetaStateStore | None = None) -> None:
         self.page_access_token = page_access_token
         self.app_secret = app_secret
         self.verify_token = verify_token
@@ -147,13 +148,13 @@ class MessengerInput(InputChannel):
             logger.warning("messenger.not_configured missing=%s: the webhook answers 503 "
                            "until they are set", ",".join(missing))
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         return MessengerOutput(self.graph_url, self.page_access_token)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         return webhook_blueprint("messenger", self, senders, on_new_message)
 
-    async def process(self, payload: Dict[str, Any], app: Any,
+    async def process(self, payload: dict[str, Any], app: Any,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         if payload.get("object") != "page":
             logger.info("messenger.ignored object=%r", payload.get("object"))
@@ -165,7 +166,7 @@ class MessengerInput(InputChannel):
                 except Exception:
                     logger.exception("messenger.event_failed")
 
-    async def handle_event(self, event: Dict[str, Any], app: Any,
+    async def handle_event(self, event: dict[str, Any], app: Any,
                            on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         sender = str((event.get("sender") or {}).get("id", ""))
         if "delivery" in event or "read" in event:

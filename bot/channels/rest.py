@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -31,7 +32,7 @@ class HandoffAwareRestInput(RestInput):
     """``rest`` channel whose messages pass the hand-off gate."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -58,7 +59,7 @@ class HandoffAwareRestInput(RestInput):
                                                "the WhatsApp/Messenger channels"}, status=400)
             if not isinstance(text, str):
                 return response.json({"error": "'message' (string) is required"}, status=400)
-            metadata: Dict[Text, Any] = dict(body.get("metadata") or {})
+            metadata: dict[str, Any] = dict(body.get("metadata") or {})
             message_id = str(body.get("message_id") or uuid.uuid4().hex)
             metadata.setdefault("message_id", message_id)
             collector = CollectingOutputChannel()

@@ -24,7 +24,8 @@ import re
 import time
 import uuid
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
@@ -78,7 +79,7 @@ class HandoffAwareSocketIOInput(SocketIOInput):
     """``socketio`` channel whose messages pass the hand-off gate and are acknowledged."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "socketio"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -88,9 +89,9 @@ class HandoffAwareSocketIOInput(SocketIOInput):
         self._in_flight: set[str] = set()
         # One message at a time per session: a message typed right after "quiero hablar con
         # una persona" must see the tracker paused by that turn, not race past the gate.
-        self._locks: Dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    def _metadata(self, data: Dict[Text, Any]) -> Dict[Text, Any]:
+    def _metadata(self, data: dict[str, Any]) -> dict[str, Any]:
         raw = data.get(self.metadata_key) or data.get("customData") or {}
         if isinstance(raw, str):
             try:
@@ -100,9 +101,9 @@ class HandoffAwareSocketIOInput(SocketIOInput):
                 raw = {}
         return dict(raw) if isinstance(raw, dict) else {}
 
-    async def handle_user_message(self, sid: Text, data: Optional[Dict[Text, Any]],
+    async def handle_user_message(self, sid: str, data: dict[str, Any] | None,
                                   on_new_message: Callable[[UserMessage], Awaitable[Any]]
-                                  ) -> Optional[str]:
+                                  ) -> str | None:
         """Route one widget message; returns the ack status (None when nothing is acked)."""
         assert self.sio is not None
         data = data if isinstance(data, dict) else {}
@@ -171,14 +172,14 @@ class HandoffAwareSocketIOInput(SocketIOInput):
         # Replaces the parent's handler for the same event (python-socketio keeps one
         # handler per event and namespace).
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: Text, data: Dict) -> None:
+        async def handle_message(sid: str, data: dict) -> None:
             await self.handle_user_message(sid, data, on_new_message)
 
         # Rasa 3.6 calls ``sio.enter_room(...)`` without ``await``; in python-socketio >= 5.10
         # (this env has 5.18) it is a coroutine, so the room was never joined and, with
         # session_persistence, bot replies addressed to the session never reached the widget.
         @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+        async def session_request(sid: str, data: dict | None) -> None:
             data = data if isinstance(data, dict) else {}
             if not data.get("session_id") or is_meta_conversation_id(data["session_id"]):
                 data["session_id"] = uuid.uuid4().hex  # a fresh, unguessable web session

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 IGNORED_TYPES = {"reaction", "system", "ephemeral"}  # nothing to answer
 
 
-def extract_text(message: Dict[str, Any]) -> Optional[str]:
+def extract_text(message: dict[str, Any]) -> str | None:
     """What Rasa should read for this message, or None when the type is not readable."""
     kind = message.get("type")
     if kind == "text":
@@ -53,7 +54,7 @@ def extract_text(message: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def senders(payload: Dict[str, Any]) -> set[str]:
+def senders(payload: dict[str, Any]) -> set[str]:
     """Shoppers whose messages are in this delivery (to keep each one's messages in order)."""
     found = set()
     for entry in payload.get("entry") or []:
@@ -68,11 +69,11 @@ class WhatsAppInput(InputChannel):
     """Meta WhatsApp Cloud API webhook."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "whatsapp"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         c = credentials or {}
         return cls(
             access_token=setting(c, "access_token", "WHATSAPP_ACCESS_TOKEN"),
@@ -86,7 +87,7 @@ class WhatsAppInput(InputChannel):
     def __init__(self, access_token: str = "", app_secret: str = "", verify_token: str = "",
                  phone_number_id: str = "", graph_url: str = DEFAULT_GRAPH_URL,
                  max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 state: Optional[MetaStateStore] = None) -> None:
+                 state: MetaStateStore | None = None) -> None:
         self.access_token = access_token
         self.app_secret = app_secret
         self.verify_token = verify_token
@@ -107,7 +108,7 @@ class WhatsAppInput(InputChannel):
         return WhatsAppOutput(self.graph_url, self.phone_number_id, self.access_token,
                               self.state, language)
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
+    def get_output_channel(self) -> OutputChannel | None:
         """Used by ``trigger_intent?output_channel=latest`` (hand-back after an agent)."""
         return self.output()
 
@@ -116,7 +117,7 @@ class WhatsAppInput(InputChannel):
 
     # --- background processing ----------------------------------------------------------
 
-    async def process(self, payload: Dict[str, Any], app: Any,
+    async def process(self, payload: dict[str, Any], app: Any,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         """Handle every message and status of one webhook delivery."""
         if payload.get("object") != "whatsapp_business_account":
@@ -138,7 +139,7 @@ class WhatsAppInput(InputChannel):
                     except Exception:
                         logger.exception("whatsapp.message_failed id=%s", message.get("id"))
 
-    async def handle_status(self, status: Dict[str, Any]) -> None:
+    async def handle_status(self, status: dict[str, Any]) -> None:
         errors = status.get("errors") or []
         error = "; ".join(f"{e.get('code')} {e.get('title', '')}".strip() for e in errors) or None
         await self.state.record_status("whatsapp", str(status.get("id")),
@@ -148,7 +149,7 @@ class WhatsAppInput(InputChannel):
         log("whatsapp.status id=%s to=%s status=%s%s", status.get("id"),
             status.get("recipient_id"), status.get("status"), f" error={error}" if error else "")
 
-    async def handle_message(self, message: Dict[str, Any], names: Dict[str, Any], app: Any,
+    async def handle_message(self, message: dict[str, Any], names: dict[str, Any], app: Any,
                              on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         message_id, sender = str(message.get("id", "")), str(message.get("from", ""))
         if not message_id or not sender:

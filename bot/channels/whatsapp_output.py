@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 
@@ -31,10 +31,10 @@ ROW_DESCRIPTION_LIMIT = 72
 REPLY_ID_LIMIT = 256
 
 
-def split_text(text: str, limit: int = TEXT_LIMIT) -> List[str]:
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Chunks of at most ``limit`` characters, cut at the most natural boundary."""
     text = text.strip()
-    chunks: List[str] = []
+    chunks: list[str] = []
     while len(text) > limit:
         window = text[:limit]
         cut = max(window.rfind("\n\n"), -1)
@@ -56,7 +56,7 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _reply_id(button: Dict[str, Any]) -> str:
+def _reply_id(button: dict[str, Any]) -> str:
     payload = str(button.get("payload") or button.get("title") or "")
     if len(payload) > REPLY_ID_LIMIT:
         logger.warning("whatsapp.button_payload_too_long (%d chars): using the title", len(payload))
@@ -64,13 +64,13 @@ def _reply_id(button: Dict[str, Any]) -> str:
     return payload
 
 
-def text_message(to: str, body: str) -> Dict[str, Any]:
+def text_message(to: str, body: str) -> dict[str, Any]:
     return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
             "type": "text", "text": {"preview_url": False, "body": body}}
 
 
-def interactive_messages(to: str, text: str, buttons: List[Dict[str, Any]],
-                         language: str = "es") -> List[Dict[str, Any]]:
+def interactive_messages(to: str, text: str, buttons: list[dict[str, Any]],
+                         language: str = "es") -> list[dict[str, Any]]:
     """The Graph API bodies for a text with buttons (text chunks first if it is long)."""
     chunks = split_text(text or "", INTERACTIVE_BODY_LIMIT) or [t("more_options", language)]
     messages = [text_message(to, c) for c in chunks[:-1]]
@@ -90,7 +90,7 @@ def interactive_messages(to: str, text: str, buttons: List[Dict[str, Any]],
         rows = []
         for b in buttons[start:start + MAX_LIST_ROWS]:
             title = " ".join(str(b.get("title", "")).split())
-            row: Dict[str, Any] = {"id": _reply_id(b), "title": clip(title, ROW_TITLE_LIMIT)}
+            row: dict[str, Any] = {"id": _reply_id(b), "title": clip(title, ROW_TITLE_LIMIT)}
             if len(title) > ROW_TITLE_LIMIT:
                 row["description"] = clip(title, ROW_DESCRIPTION_LIMIT)
             rows.append(row)
@@ -107,7 +107,7 @@ class WhatsAppOutput(OutputChannel):
     """Sends Rasa's responses with the WhatsApp Cloud API (``POST /{phone_number_id}/messages``)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "whatsapp"
 
     def __init__(self, graph_url: str, phone_number_id: str, access_token: str,
@@ -116,9 +116,9 @@ class WhatsAppOutput(OutputChannel):
         self.access_token = access_token
         self.state = state
         self.language = language
-        self.sent_ids: List[str] = []
+        self.sent_ids: list[str] = []
 
-    async def _send(self, recipient_id: str, body: Dict[str, Any]) -> Optional[str]:
+    async def _send(self, recipient_id: str, body: dict[str, Any]) -> str | None:
         if not await self.state.window_open("whatsapp", recipient_id):
             logger.warning("whatsapp.send_refused to=%s reason=whatsapp_window_closed: the "
                            "shopper's last message is older than 24 h (a template is needed)",
@@ -134,24 +134,24 @@ class WhatsAppOutput(OutputChannel):
                     message_id)
         return message_id
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for chunk in split_text(text):
             await self._send(recipient_id, text_message(recipient_id, chunk))
 
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
-                                     buttons: List[Dict[Text, Any]], **kwargs: Any) -> None:
+    async def send_text_with_buttons(self, recipient_id: str, text: str,
+                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
         for body in interactive_messages(recipient_id, text, buttons, self.language):
             await self._send(recipient_id, body)
 
-    async def send_quick_replies(self, recipient_id: Text, text: Text,
-                                 quick_replies: List[Dict[Text, Any]], **kwargs: Any) -> None:
+    async def send_quick_replies(self, recipient_id: str, text: str,
+                                 quick_replies: list[dict[str, Any]], **kwargs: Any) -> None:
         await self.send_text_with_buttons(recipient_id, text, quick_replies)
 
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send(recipient_id, {"messaging_product": "whatsapp", "to": recipient_id,
                                         "type": "image", "image": {"link": image}})
 
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any],
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
                                **kwargs: Any) -> None:
         """``custom: {whatsapp: {...}}`` in a response is sent as a raw Cloud API message."""
         raw = json_message.get("whatsapp") if isinstance(json_message, dict) else None

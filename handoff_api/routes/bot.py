@@ -10,9 +10,16 @@ from sqlalchemy.exc import IntegrityError
 
 from handoff_api.broker import CONSOLE_TOPIC
 from handoff_api.deps import BotDep, ServicesDep, SessionDep
-from handoff_api.models import Handoff, Message
-from handoff_api.queue import create_handoff, get_handoff, now_utc, open_handoff_for, record_event, transition
 from handoff_api.eta import queue_status
+from handoff_api.models import Handoff, Message
+from handoff_api.queue import (
+    create_handoff,
+    get_handoff,
+    now_utc,
+    open_handoff_for,
+    record_event,
+    transition,
+)
 from handoff_api.schemas import HandoffCreated, HandoffPacket, RatingIn, ShopperMessageIn
 from handoff_api.serialize import handoff_summary, message_view
 

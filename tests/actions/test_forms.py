@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from actions.forms import (
-    ValidateCancelOrderForm, ValidateChangeAddressForm, ValidateOrderStatusForm,
-    ValidateRefundStatusForm, ValidateReturnForm, contact_matches, is_locked, normalize_contact,
+    ValidateCancelOrderForm,
+    ValidateChangeAddressForm,
+    ValidateOrderStatusForm,
+    ValidateRefundStatusForm,
+    ValidateReturnForm,
+    contact_matches,
+    is_locked,
+    normalize_contact,
 )
 from actions.store import get_store
 from actions.store.sqlite import SQLiteStore

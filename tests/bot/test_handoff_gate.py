@@ -7,7 +7,7 @@ import asyncio
 import socket
 import time
 from pathlib import Path
-from typing import Any, List
+from typing import Any
 
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -39,7 +39,7 @@ class Collector:
     """Stands in for Rasa's ``on_new_message``."""
 
     def __init__(self) -> None:
-        self.messages: List[UserMessage] = []
+        self.messages: list[UserMessage] = []
 
     async def __call__(self, m: UserMessage) -> None:
         self.messages.append(m)

@@ -6,13 +6,13 @@ import pytest
 
 from handoff_api.broker import Broker
 from handoff_api.relay import (
+    _EXTRA_FACTORIES,
     DeliveryResult,
     RelayContext,
     RelayRegistry,
     RelayTarget,
     register_relay,
 )
-from handoff_api.relay import _EXTRA_FACTORIES
 from handoff_api.settings import Settings
 
 

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from actions.store import (
-    InvalidOperation, OrderNotFound, OrderStatus, StoreUnavailable, get_store, normalize_order_id,
+    InvalidOperation,
+    OrderNotFound,
+    OrderStatus,
+    StoreUnavailable,
+    get_store,
+    normalize_order_id,
 )
 from actions.store.sqlite import SQLiteStore
 

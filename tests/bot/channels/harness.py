@@ -14,14 +14,15 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import copy
 import json
+import socket
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -41,7 +42,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 Sanic.test_mode = True
 
 
-def load_fixture(name: str, ts: Optional[float] = None) -> Dict[str, Any]:
+def load_fixture(name: str, ts: float | None = None) -> dict[str, Any]:
     """A recorded Meta payload with its message timestamps moved to ``ts`` (default now)."""
     payload = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
     ts = time.time() if ts is None else ts
@@ -58,12 +59,12 @@ class Recorder:
     """Local HTTP server that records requests (Graph API / handoff API stand-in)."""
 
     def __init__(self, status: int = 200,
-                 answer: Optional[Callable[[web.Request, Any], Any]] = None) -> None:
+                 answer: Callable[[web.Request, Any], Any] | None = None) -> None:
         self.status = status
         self.answer = answer
-        self.requests: List[Dict[str, Any]] = []
-        self.port: Optional[int] = None
-        self._runner: Optional[web.AppRunner] = None
+        self.requests: list[dict[str, Any]] = []
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
         self._counter = 0
 
     @property
@@ -84,7 +85,7 @@ class Recorder:
                       "message_id": f"m_out_{self._counter}"})
         return web.json_response(data, status=self.status)
 
-    async def start(self, port: int = 0) -> "Recorder":
+    async def start(self, port: int = 0) -> Recorder:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
@@ -99,7 +100,7 @@ class Recorder:
             await self._runner.cleanup()
             self._runner = None
 
-    def bodies(self, path_suffix: str = "") -> List[Any]:
+    def bodies(self, path_suffix: str = "") -> list[Any]:
         return [r["json"] for r in self.requests if r["path"].endswith(path_suffix)]
 
 
@@ -113,11 +114,11 @@ class FakeAgent:
                 "type": "categorical", "values": ["es", "en"], "initial_value": "es",
                 "influence_conversation": False, "mappings": [{"type": "custom"}]}}})
         self.tracker_store = InMemoryTrackerStore(self.domain)
-        self.handled: List[UserMessage] = []
-        self.responder: Callable[[UserMessage], List[Dict[str, Any]]] = lambda m: [
+        self.handled: list[UserMessage] = []
+        self.responder: Callable[[UserMessage], list[dict[str, Any]]] = lambda m: [
             {"text": f"echo: {m.text}"}]
         self.delay = 0.0
-        self.delays: Dict[str, float] = {}  # per message text
+        self.delays: dict[str, float] = {}  # per message text
 
     async def handle_message(self, message: UserMessage) -> None:
         self.handled.append(message)
@@ -145,7 +146,7 @@ class FakeAgent:
 class SanicHarness:
     """Serve input channels like ``rasa run`` does, on an ephemeral port."""
 
-    def __init__(self, channels: List[InputChannel], agent: FakeAgent,
+    def __init__(self, channels: list[InputChannel], agent: FakeAgent,
                  gate: Any = None) -> None:
         self.app = Sanic(f"atiende_test_{uuid.uuid4().hex[:8]}")
         self.app.ctx.agent = agent
@@ -153,13 +154,13 @@ class SanicHarness:
             self.app.ctx.atiende_gate = gate
         register(channels, self.app, route="/webhooks/")
         self._server: Any = None
-        self.port: Optional[int] = None
+        self.port: int | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> "SanicHarness":
+    async def start(self) -> SanicHarness:
         # Sanic reads port=0 as "use the default", 8000 (the handoff API's port): pick a free one
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -181,8 +182,8 @@ class SanicHarness:
             self._server = None
 
     async def post_signed(self, path: str, payload: Any, secret: str,
-                          body: Optional[bytes] = None,
-                          headers: Optional[Dict[str, str]] = None) -> tuple[int, str]:
+                          body: bytes | None = None,
+                          headers: dict[str, str] | None = None) -> tuple[int, str]:
         raw = body if body is not None else json.dumps(payload).encode()
         hdrs = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw, secret)}
         hdrs.update(headers or {})

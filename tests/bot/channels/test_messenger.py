@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 
-from bot.channels.meta import MetaStateStore, sign
 from bot.channels.messenger import MessengerInput
+from bot.channels.meta import MetaStateStore, sign
 from bot.handoff_gate import HandoffGate
 from tests.bot.channels.harness import FakeAgent, Recorder, SanicHarness, load_fixture
 

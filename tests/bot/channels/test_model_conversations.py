@@ -15,8 +15,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator, List
+from typing import Any
 
 import pytest
 import yaml
@@ -131,7 +132,7 @@ async def whatsapp_bot(action_server: str, tmp_path: Path, handoff_api: Recorder
     await graph.stop()
 
 
-def texts(graph: Recorder) -> List[str]:
+def texts(graph: Recorder) -> list[str]:
     out = []
     for body in graph.bodies("/messages"):
         if body.get("type") == "text":

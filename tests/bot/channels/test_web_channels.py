@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Dict, List
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import socketio
@@ -64,8 +65,8 @@ class Widget:
     def __init__(self, url: str) -> None:
         self.url = url
         self.client = socketio.AsyncClient(reconnection=False)
-        self.acks: List[Dict[str, Any]] = []
-        self.bot: List[Dict[str, Any]] = []
+        self.acks: list[dict[str, Any]] = []
+        self.bot: list[dict[str, Any]] = []
         self.session = asyncio.get_running_loop().create_future()
         self.client.on("user_message_ack", lambda d: self.acks.append(d))
         self.client.on("bot_uttered", lambda d: self.bot.append(d))
