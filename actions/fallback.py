@@ -35,7 +35,8 @@ REPEATED_FALLBACK = "repeated_fallback"
 
 MESSAGES = {
     "clarify_question": {
-        "es": "Perdona, no estoy seguro de haberte entendido. ¿Te refieres a alguna de estas opciones?",
+        "es": "Perdona, no estoy seguro de haberte entendido. ¿Te refieres a alguna de estas "
+              "opciones?",
         "en": "Sorry, I'm not sure I understood. Do you mean one of these?",
     },
     "clarify_none": {"es": "Ninguna de estas", "en": "None of these"},
@@ -43,11 +44,14 @@ MESSAGES = {
     "intent_return_request": {"es": "Devolver un producto", "en": "Return an item"},
     "intent_cancel_order": {"es": "Cancelar un pedido", "en": "Cancel an order"},
     "intent_refund_status": {"es": "Estado de mi reembolso", "en": "My refund status"},
-    "intent_change_address": {"es": "Cambiar la dirección de entrega", "en": "Change the delivery address"},
+    "intent_change_address": {"es": "Cambiar la dirección de entrega",
+                              "en": "Change the delivery address"},
     "intent_human_handoff": {"es": "Hablar con una persona", "en": "Talk to a person"},
     "fallback_offer_human": {
-        "es": "Parece que no consigo entenderte, lo siento. ¿Quieres que te pase con una persona del equipo?",
-        "en": "It seems I can't understand you, sorry. Would you like me to put you through to someone from the team?",
+        "es": "Parece que no consigo entenderte, lo siento. ¿Quieres que te pase con una persona "
+              "del equipo?",
+        "en": "It seems I can't understand you, sorry. Would you like me to put you through to "
+              "someone from the team?",
     },
     "fallback_offer_yes": {"es": "Sí, con una persona", "en": "Yes, a person please"},
     "fallback_offer_no": {"es": "No, lo intento de nuevo", "en": "No, I'll try again"},
@@ -55,7 +59,8 @@ MESSAGES = {
 register(MESSAGES)
 
 
-def clarify_options(intent_ranking: list[dict[str, Any]] | None, limit: int = MAX_OPTIONS) -> list[str]:
+def clarify_options(intent_ranking: list[dict[str, Any]] | None,
+                    limit: int = MAX_OPTIONS) -> list[str]:
     """The ``limit`` most likely intents worth offering, best first.
 
     The NLU ranking gives the order; when it has fewer useful intents than ``limit`` (e.g. the
@@ -86,7 +91,8 @@ class ActionClarify(Action):
     ) -> list[EventType]:
         language = normalize_language(tracker.get_slot("language"))
         options = clarify_options((tracker.latest_message or {}).get("intent_ranking"))
-        buttons = [{"title": t(f"intent_{name}", language), "payload": f"/{name}"} for name in options]
+        buttons = [{"title": t(f"intent_{name}", language),
+                    "payload": f"/{name}"} for name in options]
         buttons.append({"title": t("clarify_none", language), "payload": NONE_OF_THESE_PAYLOAD})
         dispatcher.utter_message(text=t("clarify_question", language), buttons=buttons)
         return []

@@ -47,8 +47,8 @@ LOCKED_RESPONSE = "utter_verification_failed_offer_human"
 
 MESSAGES = {
     "verify_order_id_invalid": {
-        "es": "No reconozco un número de pedido ahí. Tiene el formato AT123456 y aparece en el email "
-              "de confirmación.",
+        "es": "No reconozco un número de pedido ahí. Tiene el formato AT123456 y aparece en el "
+              "email de confirmación.",
         "en": "I don't see an order number there. It looks like AT123456 and it's in your "
               "confirmation email.",
     },
@@ -57,16 +57,17 @@ MESSAGES = {
         "en": "I need the email or the phone number you used for the order.",
     },
     "verify_contact_mismatch": {
-        "es": "Ese dato no coincide con el pedido {order_id}. Te quedan {left} intentos: prueba con "
-              "el email o el teléfono de la compra.",
-        "en": "That doesn't match order {order_id}. You have {left} attempts left: try the email or "
-              "phone used for the purchase.",
+        "es": "Ese dato no coincide con el pedido {order_id}. Te quedan {left} intentos: prueba "
+              "con el email o el teléfono de la compra.",
+        "en": "That doesn't match order {order_id}. You have {left} attempts left: try the email "
+              "or phone used for the purchase.",
     },
     "verify_contact_mismatch_last": {
         "es": "Ese dato tampoco coincide con el pedido {order_id}. Te queda un último intento.",
         "en": "That doesn't match order {order_id} either. You have one last attempt.",
     },
-    "verify_ok": {"es": "Gracias, pedido {order_id} verificado.", "en": "Thanks, order {order_id} verified."},
+    "verify_ok": {"es": "Gracias, pedido {order_id} verificado.",
+                  "en": "Thanks, order {order_id} verified."},
     "cancel_summary": {
         "es": "El pedido {order_id} lleva {items} por {total}.",
         "en": "Order {order_id} contains {items} for {total}.",
@@ -114,7 +115,10 @@ def _is_verified(tracker: Tracker) -> bool:
 
 
 class OrderFormValidation(FormValidationAction):
-    """Identity check shared by the order forms; subclasses add their slots and a post-check hook."""
+    """Identity check shared by the order forms.
+
+    Subclasses add their slots and a post-check hook.
+    """
 
     form = ""
 
@@ -132,7 +136,8 @@ class OrderFormValidation(FormValidationAction):
                   domain: dict[str, Any]) -> list[EventType]:
         if is_locked(tracker.get_slot("verification_attempts")) and not _is_verified(tracker):
             dispatcher.utter_message(response=LOCKED_RESPONSE)
-            return [SlotSet("customer_contact", None), SlotSet("handoff_reason", "verification_failed"),
+            return [SlotSet("customer_contact", None),
+                    SlotSet("handoff_reason", "verification_failed"),
                     SlotSet("requested_slot", None)]
         events = await super().run(dispatcher, tracker, domain)
         if any(e.get("event") == "slot" and e.get("name") == "handoff_reason"
@@ -245,7 +250,8 @@ class ValidateCancelOrderForm(OrderFormValidation):
             return {"cancel_confirm": False}  # nothing to confirm; the action explains why
         dispatcher.utter_message(text=t("cancel_summary", lang, order_id=order.id,
                                         items=describe_items(order),
-                                        total=format_money(order.total_cents, order.currency, lang)))
+                                        total=format_money(order.total_cents, order.currency,
+                                                           lang)))
         return {}
 
     async def validate_cancel_confirm(self, value: Any, dispatcher: CollectingDispatcher,
@@ -285,7 +291,8 @@ class ValidateReturnForm(OrderFormValidation):
             return {**order, "return_item": None}
         items = match_items(order, value if isinstance(value, str) else None)
         if not items:
-            dispatcher.utter_message(text=t("return_item_unknown", lang, items=item_list(order, lang)))
+            dispatcher.utter_message(text=t("return_item_unknown", lang,
+                                            items=item_list(order, lang)))
             return {"return_item": None}
         return {"return_item": "; ".join(i.name for i in items)}
 

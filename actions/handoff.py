@@ -2,8 +2,8 @@
 
 ``action_handoff`` sends the handoff API everything the assistant knew (transcript, intents, slots,
 verified order, KB articles shown) so the shopper never repeats themselves, tells the shopper their
-place in the queue (or when the team opens) and pauses the conversation; the channel gate then relays
-messages to the agent. If the API is down the assistant says so politely and keeps helping.
+place in the queue (or when the team opens) and pauses the conversation; the channel gate then
+relays messages to the agent. If the API is down the assistant says so politely and keeps helping.
 ``action_handback`` runs when the API triggers ``handoff_ended``: the assistant is back, asks for a
 1-5 rating and resumes the form that was active. The rating and CSAT comment go to the API.
 """
@@ -34,47 +34,71 @@ SKIPPED_SLOTS = {"requested_slot", "handoff_active", "handoff_id"}
 
 MESSAGES = {
     "handoff_queued_next": {
-        "es": "Te paso con una persona del equipo. Eres la siguiente persona en la cola; te atenderán en unos {minutes} min. Ya tienen toda nuestra conversación, así que no tendrás que repetir nada. Puedes seguir escribiendo aquí.",
-        "en": "I'm putting you through to someone from the team. You're next in the queue; they'll be with you in about {minutes} min. They already have our whole conversation, so you won't need to repeat anything. You can keep writing here.",
+        "es": "Te paso con una persona del equipo. Eres la siguiente persona en la cola; te "
+              "atenderán en unos {minutes} min. Ya tienen toda nuestra conversación, así que no "
+              "tendrás que repetir nada. Puedes seguir escribiendo aquí.",
+        "en": "I'm putting you through to someone from the team. You're next in the queue; they'll "
+              "be with you in about {minutes} min. They already have our whole conversation, so "
+              "you won't need to repeat anything. You can keep writing here.",
     },
     "handoff_queued": {
-        "es": "Te paso con una persona del equipo. Hay {ahead} personas delante de ti; el tiempo de espera estimado es de unos {minutes} min. Ya tienen toda nuestra conversación, así que no tendrás que repetir nada. Puedes seguir escribiendo aquí.",
-        "en": "I'm putting you through to someone from the team. There are {ahead} people ahead of you; the estimated wait is about {minutes} min. They already have our whole conversation, so you won't need to repeat anything. You can keep writing here.",
+        "es": "Te paso con una persona del equipo. Hay {ahead} personas delante de ti; el tiempo "
+              "de espera estimado es de unos {minutes} min. Ya tienen toda nuestra conversación, "
+              "así que no tendrás que repetir nada. Puedes seguir escribiendo aquí.",
+        "en": "I'm putting you through to someone from the team. There are {ahead} people ahead of "
+              "you; the estimated wait is about {minutes} min. They already have our whole "
+              "conversation, so you won't need to repeat anything. You can keep writing here.",
     },
     "handoff_out_of_hours": {
-        "es": "Ahora mismo nuestro equipo no está disponible. He guardado tu caso con toda nuestra conversación y una persona te responderá por este mismo chat {when} (siempre en menos de 48 horas).",
-        "en": "Our team isn't available right now. I've saved your case with our whole conversation, and a person will answer you in this same chat {when} (always within 48 hours).",
+        "es": "Ahora mismo nuestro equipo no está disponible. He guardado tu caso con toda nuestra "
+              "conversación y una persona te responderá por este mismo chat {when} (siempre en "
+              "menos de 48 horas).",
+        "en": "Our team isn't available right now. I've saved your case with our whole "
+              "conversation, and a person will answer you in this same chat {when} (always within "
+              "48 hours).",
     },
     "handoff_out_of_hours_unknown": {
-        "es": "Ahora mismo nuestro equipo no está disponible. He guardado tu caso y una persona te responderá por este mismo chat en menos de 48 horas.",
-        "en": "Our team isn't available right now. I've saved your case, and a person will answer you in this same chat within 48 hours.",
+        "es": "Ahora mismo nuestro equipo no está disponible. He guardado tu caso y una persona te "
+              "responderá por este mismo chat en menos de 48 horas.",
+        "en": "Our team isn't available right now. I've saved your case, and a person will answer "
+              "you in this same chat within 48 hours.",
     },
     "handoff_unavailable": {
-        "es": "Lo siento, ahora mismo no puedo pasarte con una persona por un problema técnico. Sigo aquí para ayudarte en lo que pueda, y puedes volver a pedirlo en unos minutos.",
-        "en": "Sorry, I can't put you through to a person right now because of a technical problem. I'm still here to help as much as I can, and you can ask again in a few minutes.",
+        "es": "Lo siento, ahora mismo no puedo pasarte con una persona por un problema técnico. "
+              "Sigo aquí para ayudarte en lo que pueda, y puedes volver a pedirlo en unos minutos.",
+        "en": "Sorry, I can't put you through to a person right now because of a technical "
+              "problem. I'm still here to help as much as I can, and you can ask again in a few "
+              "minutes.",
     },
     "handoff_already_assigned": {
         "es": "Ya te está atendiendo una persona del equipo. Escríbele aquí mismo y le llegará.",
-        "en": "Someone from the team is already looking after you. Just write here and they'll get it.",
+        "en": "Someone from the team is already looking after you. Just write here and "
+              "they'll get it.",
     },
     "handoff_when_today": {"es": "hoy a las {time}", "en": "today at {time}"},
     "handoff_when_tomorrow": {"es": "mañana a las {time}", "en": "tomorrow at {time}"},
     "handoff_when_day": {"es": "el {weekday} a las {time}", "en": "on {weekday} at {time}"},
     "handback_resolved": {
-        "es": "¡Hola de nuevo! Soy el asistente virtual. Espero que el equipo te haya ayudado. ¿Qué tal te han atendido? Valóralo de 1 (muy mal) a 5 (excelente):",
-        "en": "Hi again! This is the virtual assistant. I hope the team was able to help. How was the service? Rate it from 1 (very poor) to 5 (excellent):",
+        "es": "¡Hola de nuevo! Soy el asistente virtual. Espero que el equipo te haya ayudado. "
+              "¿Qué tal te han atendido? Valóralo de 1 (muy mal) a 5 (excelente):",
+        "en": "Hi again! This is the virtual assistant. I hope the team was able to help. How was "
+              "the service? Rate it from 1 (very poor) to 5 (excellent):",
     },
     "handback_returned": {
-        "es": "¡Hola de nuevo! Soy el asistente virtual y sigo contigo. Antes de seguir, ¿qué tal te ha atendido el equipo? Valóralo de 1 (muy mal) a 5 (excelente):",
-        "en": "Hi again! This is the virtual assistant, and I'm back with you. Before we go on, how was the team's service? Rate it from 1 (very poor) to 5 (excellent):",
+        "es": "¡Hola de nuevo! Soy el asistente virtual y sigo contigo. Antes de seguir, ¿qué tal "
+              "te ha atendido el equipo? Valóralo de 1 (muy mal) a 5 (excelente):",
+        "en": "Hi again! This is the virtual assistant, and I'm back with you. Before we go on, "
+              "how was the team's service? Rate it from 1 (very poor) to 5 (excellent):",
     },
     "rating_invalid": {
         "es": "Para valorar, elige un número del 1 al 5.",
         "en": "To rate, please choose a number from 1 to 5.",
     },
     "csat_thanks": {
-        "es": "¡Gracias por tu opinión! Nos ayuda a mejorar. ¿Hay algo más en lo que pueda ayudarte?",
-        "en": "Thank you for your feedback! It helps us improve. Is there anything else I can help you with?",
+        "es": "¡Gracias por tu opinión! Nos ayuda a mejorar. ¿Hay algo más en lo que pueda "
+              "ayudarte?",
+        "en": "Thank you for your feedback! It helps us improve. Is there anything else I can help "
+              "you with?",
     },
 }
 register(MESSAGES)
@@ -122,7 +146,8 @@ async def order_snapshot(order_id: str | None) -> dict[str, Any] | None:
 
 def transcript(tracker: Tracker) -> list[dict[str, Any]]:
     entries = [
-        {"role": "user" if e["event"] == "user" else "bot", "text": e["text"], "ts": e.get("timestamp")}
+        {"role": "user" if e["event"] == "user" else "bot", "text": e["text"],
+         "ts": e.get("timestamp")}
         for e in tracker.events
         if e.get("event") in ("user", "bot") and e.get("text")
     ]
@@ -189,7 +214,8 @@ def when_text(next_open: datetime, language: str, now: datetime | None = None) -
         return t("handoff_when_today", language, time=time_text)
     if days == 1:
         return t("handoff_when_tomorrow", language, time=time_text)
-    return t("handoff_when_day", language, weekday=WEEKDAYS[language][local.weekday()], time=time_text)
+    return t("handoff_when_day", language, weekday=WEEKDAYS[language][local.weekday()],
+             time=time_text)
 
 
 def queue_message(ticket: QueueTicket, language: str) -> str:
@@ -266,7 +292,8 @@ def parse_rating(value: Any) -> int | None:
     return rating if 1 <= rating <= 5 else None
 
 
-async def _send_rating(client: HandoffClient, tracker: Tracker, rating: int, comment: str | None) -> None:
+async def _send_rating(client: HandoffClient, tracker: Tracker, rating: int,
+                       comment: str | None) -> None:
     handoff_id = tracker.get_slot("handoff_id")
     if not handoff_id:
         return
@@ -288,7 +315,8 @@ class ActionStoreRating(Action):
         rating = parse_rating(tracker.get_slot("rating"))
         if rating is None:
             language = normalize_language(tracker.get_slot("language"))
-            dispatcher.utter_message(text=t("rating_invalid", language), buttons=rating_buttons(language))
+            dispatcher.utter_message(text=t("rating_invalid", language),
+                                     buttons=rating_buttons(language))
             return [SlotSet("rating", None)]
         await _send_rating(self._client or get_handoff_client(), tracker, rating, None)
         return [SlotSet("rating", str(rating))]
@@ -317,6 +345,7 @@ class ActionCsatThanks(Action):
         comment = tracker.get_slot("csat_comment")
         if rating is not None and comment and comment != "-":
             await _send_rating(self._client or get_handoff_client(), tracker, rating, str(comment))
-        dispatcher.utter_message(text=t("csat_thanks", normalize_language(tracker.get_slot("language"))))
+        dispatcher.utter_message(text=t("csat_thanks",
+                                        normalize_language(tracker.get_slot("language"))))
         return [SlotSet("rating", None), SlotSet("csat_comment", None), SlotSet("handoff_id", None),
                 SlotSet("handoff_reason", None)]

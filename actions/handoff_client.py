@@ -56,7 +56,8 @@ class QueueTicket:
             position=int(body.get("position") or 0),
             estimated_wait_seconds=body.get("estimated_wait_seconds"),
             within_business_hours=bool(body.get("within_business_hours", True)),
-            next_open_at=datetime.fromisoformat(next_open.replace("Z", "+00:00")) if next_open else None,
+            next_open_at=datetime.fromisoformat(next_open.replace("Z",
+                                                                  "+00:00")) if next_open else None,
             already_open=already_open,
         )
 
@@ -71,7 +72,8 @@ class HandoffClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get("HANDOFF_API_URL") or DEFAULT_URL).rstrip("/")
-        self.token = token if token is not None else os.environ.get("HANDOFF_BOT_TOKEN", "change-me")
+        self.token = token if token is not None else os.environ.get("HANDOFF_BOT_TOKEN",
+                                                                    "change-me")
         self.timeout = timeout or float(os.environ.get("HANDOFF_TIMEOUT_SECONDS", "5"))
         self._transport = transport
 
@@ -106,13 +108,15 @@ class HandoffClient:
         return QueueTicket.from_json(response.json(), already_open=response.status_code == 200)
 
     async def open_handoff(self, conversation_id: str) -> dict[str, Any] | None:
-        response = await self._request("GET", f"/api/conversations/{quote(conversation_id, safe='')}/handoff")
+        conversation = quote(conversation_id, safe="")
+        response = await self._request("GET", f"/api/conversations/{conversation}/handoff")
         if response.status_code == 404:
             return None
         self._raise_for_4xx(response)
         return response.json()
 
-    async def send_rating(self, handoff_id: int | str, rating: int, comment: str | None = None) -> None:
+    async def send_rating(self, handoff_id: int | str, rating: int,
+                          comment: str | None = None) -> None:
         body: dict[str, Any] = {"rating": rating}
         if comment:
             body["comment"] = comment

@@ -1,8 +1,8 @@
 """Words that send a conversation straight to a person as ``legal_or_fraud``.
 
 Threats of legal action, consumer authorities, fraud and chargebacks are not for a bot to handle:
-they jump the human queue. Plain functions (no Rasa) so they are easy to test and extend. Matching is
-accent- and case-insensitive on whole words or word stems, Spanish (Spain and Latin America) and
+they jump the human queue. Plain functions (no Rasa) so they are easy to test and extend. Matching
+is accent- and case-insensitive on whole words or word stems, Spanish (Spain and Latin America) and
 English.
 """
 
@@ -14,9 +14,11 @@ import unicodedata
 # stems: "denunci" matches denuncia, denunciar, denunciaré...
 _LEGAL_PATTERNS_ES = [
     r"abogad[oa]s?", r"denunci\w*", r"demandar\w*", r"demandare\w*", r"demandaremos",
-    r"(?:poner|ponerles|interponer|presentar) una demanda", r"(?:llevar|ir) a juicio", r"juzgado\w*",
+    r"(?:poner|ponerles|interponer|presentar) una demanda", r"(?:llevar|ir) a juicio",
+    r"juzgado\w*",
     r"tribunal(?:es)?", r"accion(?:es)? legal(?:es)?", r"via (?:judicial|legal)", r"querella\w*",
-    r"(?:oficina|autoridad|departamento|ministerio|direccion general) de consumo", r"oficina (?:municipal )?de (?:informacion al )?consumidor\w*", r"omic",
+    r"(?:oficina|autoridad|departamento|ministerio|direccion general) de consumo",
+    r"oficina (?:municipal )?de (?:informacion al )?consumidor\w*", r"omic",
     r"profeco", r"sernac", r"indecopi", r"hoja de reclamaciones?", r"libro de reclamaciones?",
     r"defensa del consumidor", r"facua", r"ocu\b", r"fraude\w*", r"estafa\w*", r"estafador\w*",
     r"timo\b", r"timad[oa]s?", r"contracargo\w*", r"devolucion del cargo", r"retroceder el cargo",
@@ -25,9 +27,11 @@ _LEGAL_PATTERNS_ES = [
 ]
 _LEGAL_PATTERNS_EN = [
     r"lawyers?", r"attorneys?", r"solicitors?", r"sue\b", r"suing", r"lawsuits?", r"legal action",
-    r"court", r"small claims", r"trading standards", r"consumer (?:protection|authority|rights agency)",
+    r"court", r"small claims", r"trading standards",
+    r"consumer (?:protection|authority|rights agency)",
     r"better business bureau", r"bbb\b", r"ftc\b", r"fraud\w*", r"scam\w*", r"chargebacks?",
-    r"charge ?back", r"dispute the (?:charge|payment)", r"unauthori[sz]ed (?:charge|payment|transaction)s?",
+    r"charge ?back", r"dispute the (?:charge|payment)",
+    r"unauthori[sz]ed (?:charge|payment|transaction)s?",
     r"stolen card", r"identity theft", r"police", r"gdpr",
 ]
 _LEGAL_RE = re.compile(

@@ -41,7 +41,8 @@ def t(key: str, language: Any, **fields: Any) -> str:
     try:
         variants = _CATALOGUE[key]
     except KeyError:
-        raise KeyError(f"unknown message key {key!r}; register it with actions.i18n.register") from None
+        raise KeyError(f"unknown message key {key!r}; register it with "
+                       "actions.i18n.register") from None
     return variants[normalize_language(language)].format(**fields)
 
 

@@ -35,23 +35,23 @@ HUMAN_PAYLOAD = "/human_handoff"
 
 MESSAGES = {
     "store_backend_error": {
-        "es": "Lo siento, ahora mismo no puedo consultar el sistema de pedidos y no quiero darte un "
-              "dato equivocado. ¿Quieres que te pase con una persona del equipo?",
+        "es": "Lo siento, ahora mismo no puedo consultar el sistema de pedidos y no quiero darte "
+              "un dato equivocado. ¿Quieres que te pase con una persona del equipo?",
         "en": "Sorry, I can't reach the order system right now and I don't want to give you wrong "
               "information. Would you like me to put you through to a person on our team?",
     },
     "store_offer_human_button": {"es": "Sí, con una persona", "en": "Yes, talk to a person"},
     "store_not_verified": {
-        "es": "Antes de darte detalles del pedido necesito verificarlo: dime el número de pedido y el "
-              "email o teléfono con el que compraste.",
-        "en": "Before I share any order details I need to verify it: tell me the order number and the "
-              "email or phone you used to buy.",
+        "es": "Antes de darte detalles del pedido necesito verificarlo: dime el número de pedido y "
+              "el email o teléfono con el que compraste.",
+        "en": "Before I share any order details I need to verify it: tell me the order number and "
+              "the email or phone you used to buy.",
     },
     "store_order_not_found": {
         "es": "No encuentro ningún pedido {order_id}. Revisa el número en el email de confirmación "
               "(tiene el formato AT123456) y escríbemelo de nuevo.",
-        "en": "I can't find any order {order_id}. Please check the number in your confirmation email "
-              "(it looks like AT123456) and send it again.",
+        "en": "I can't find any order {order_id}. Please check the number in your confirmation "
+              "email (it looks like AT123456) and send it again.",
     },
     "status_pending": {"es": "pendiente de pago", "en": "awaiting payment"},
     "status_paid": {"es": "pagado, en preparación", "en": "paid, being prepared"},
@@ -77,8 +77,8 @@ MESSAGES = {
 }
 register(MESSAGES)
 
-_MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-              "octubre", "noviembre", "diciembre")
+_MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+              "septiembre", "octubre", "noviembre", "diciembre")
 _SYMBOLS = {"EUR": "€", "USD": "$"}
 
 

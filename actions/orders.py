@@ -70,12 +70,12 @@ MESSAGES = {
         "en": "OK, I won't cancel anything: order {order_id} goes ahead.",
     },
     "cancel_already_shipped": {
-        "es": "El pedido {order_id} ya salió del almacén ({status}), así que ya no se puede cancelar. "
-              "Puedes rechazar la entrega o, cuando lo recibas, devolverlo gratis durante {days} "
-              "días.{holiday} ¿Quieres que te explique cómo devolverlo?",
-        "en": "Order {order_id} has already left the warehouse ({status}), so it can't be cancelled "
-              "any more. You can refuse the delivery, or return it for free within {days} days once "
-              "it arrives.{holiday} Would you like me to explain how?",
+        "es": "El pedido {order_id} ya salió del almacén ({status}), así que ya no se puede "
+              "cancelar. Puedes rechazar la entrega o, cuando lo recibas, devolverlo gratis "
+              "durante {days} días.{holiday} ¿Quieres que te explique cómo devolverlo?",
+        "en": "Order {order_id} has already left the warehouse ({status}), so it can't be "
+              "cancelled any more. You can refuse the delivery, or return it for free within "
+              "{days} days once it arrives.{holiday} Would you like me to explain how?",
     },
     "cancel_already_cancelled": {
         "es": "El pedido {order_id} ya estaba cancelado.",
@@ -88,8 +88,8 @@ MESSAGES = {
     "cancel_needs_approval": {
         "es": "Por el importe ({amount}), la cancelación de este pedido la aprueba una persona del "
               "equipo. Te paso con ella ahora; no tendrás que repetir los datos.",
-        "en": "Because of the amount ({amount}), cancelling this order needs approval from a person "
-              "on our team. I'm putting you through now; you won't need to repeat anything.",
+        "en": "Because of the amount ({amount}), cancelling this order needs approval from a "
+              "person on our team. I'm putting you through now; you won't need to repeat anything.",
     },
     "cancel_not_confirmed": {
         "es": "He pedido la cancelación, pero el sistema muestra el pedido {order_id} como "
@@ -108,7 +108,8 @@ def describe_items(order: Order) -> str:
 
 def status_lines(order: Order, lang: str) -> list[str]:
     """What a verified shopper sees about an order; personal data masked."""
-    lines = [t("order_status_header", lang, order_id=order.id, placed=format_date(order.placed_at, lang),
+    lines = [t("order_status_header", lang, order_id=order.id,
+               placed=format_date(order.placed_at, lang),
                status=status_label(order, lang), items=describe_items(order),
                total=format_money(order.total_cents, order.currency, lang))]
     if order.status == OrderStatus.PENDING:
@@ -155,10 +156,12 @@ class ActionCancelOrder(OrderAction):
         if decision.code == "approval_required":
             amount = format_money(order.total_cents, order.currency, lang)
             dispatcher.utter_message(text=t("cancel_needs_approval", lang, amount=amount))
-            return [SlotSet("handoff_reason", "approval_required"), FollowupAction("action_handoff")]
+            return [SlotSet("handoff_reason", "approval_required"),
+                    FollowupAction("action_handoff")]
         if not decision.allowed:
             key = {"already_shipped": "cancel_already_shipped",
-                   "already_cancelled": "cancel_already_cancelled"}.get(decision.code, "cancel_closed")
+                   "already_cancelled": "cancel_already_cancelled"}.get(decision.code,
+                                                                        "cancel_closed")
             dispatcher.utter_message(text=t(key, lang, **fields))
             return []
         if tracker.get_slot("cancel_confirm") is not True:

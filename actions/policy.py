@@ -43,8 +43,9 @@ class MarketPolicy:
 
     def __post_init__(self) -> None:
         if self.return_window_days < self.statutory_withdrawal_days:
-            raise ValueError(f"{self.market}: return window {self.return_window_days} days is shorter "
-                             f"than the legal {self.statutory_withdrawal_days}-day withdrawal period")
+            raise ValueError(f"{self.market}: return window {self.return_window_days} days is "
+                             f"shorter than the legal {self.statutory_withdrawal_days}-day "
+                             "withdrawal period")
         if self.approval_threshold_cents <= 0:
             raise ValueError(f"{self.market}: approval_threshold_cents must be positive")
         if self.return_label_fee_cents < 0:
@@ -82,7 +83,8 @@ def _holiday(raw: dict[str, str] | None) -> tuple[tuple[int, int], ...] | None:
 
 def _build(code: str, raw: dict[str, Any]) -> MarketPolicy:
     merged = {**policy_markets.DEFAULTS, **raw}
-    days = {**policy_markets.DEFAULTS["refund_business_days"], **raw.get("refund_business_days", {})}
+    days = {**policy_markets.DEFAULTS["refund_business_days"],
+            **raw.get("refund_business_days", {})}
     return MarketPolicy(
         market=code,
         currency=merged["currency"],
@@ -148,7 +150,10 @@ def refund_due_date(received_on: date, payment_method: str, policy: MarketPolicy
 
 
 def charged_before_delivery(order: Order) -> bool:
-    """Whether the shopper has paid yet: cash on delivery is paid to the courier, so never before."""
+    """Whether the shopper has paid yet.
+
+    Cash on delivery is paid to the courier, so never before delivery.
+    """
     return order.status == OrderStatus.PAID and order.payment_method != "cash_on_delivery"
 
 
@@ -278,7 +283,8 @@ def check_return(order: Order, item_ids: list[int], today: date, policy: MarketP
         return Decision(False, "non_returnable", deadline=deadline, holiday=holiday)
     seal = any(i.category in policy.seal_required_categories for i in items if i)
     exchange = (policy.free_size_exchange and is_size_reason(reason)
-                and all(i.size and i.category in policy.size_exchange_categories for i in items if i))
+                and all(i.size and i.category in policy.size_exchange_categories
+                        for i in items if i))
     if exchange:  # free everywhere: no label fee either
         return Decision(True, "ok", deadline=deadline, kind="exchange", holiday=holiday,
                         seal_required=seal)
@@ -286,6 +292,7 @@ def check_return(order: Order, item_ids: list[int], today: date, policy: MarketP
     fee = 0 if is_faulty_reason(reason) else min(policy.return_label_fee_cents, value)
     if needs_approval(value, policy):  # "refunds over €500" means the items' value
         return Decision(False, "approval_required", needs_agent=True, deadline=deadline,
-                        refund_cents=value - fee, holiday=holiday, seal_required=seal, fee_cents=fee)
+                        refund_cents=value - fee, holiday=holiday, seal_required=seal,
+                        fee_cents=fee)
     return Decision(True, "ok", deadline=deadline, refund_cents=value - fee, holiday=holiday,
                     seal_required=seal, fee_cents=fee)

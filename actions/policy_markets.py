@@ -34,7 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "cancellable_statuses": ["pending", "paid"],
     # Black Friday and Christmas: purchases (order date, not delivery date) from 15 Nov to 31 Dec
     # can be returned until 15 Jan of the next year, or 30 days from delivery if that is later.
-    "holiday_returns": {"purchased_from": "11-15", "purchased_to": "12-31", "return_until": "01-15"},
+    "holiday_returns": {"purchased_from": "11-15", "purchased_to": "12-31",
+                        "return_until": "01-15"},
     "refund_business_days": {
         "card": [3, 5],
         "apple_pay": [3, 5],

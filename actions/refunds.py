@@ -36,30 +36,30 @@ MESSAGES = {
     },
     "refund_in_progress": {
         "es": "El reembolso de {amount} del pedido {order_id} está {state} desde el {created}. "
-              "Con {method} tarda {min_days}-{max_days} días hábiles: debería llegarte como tarde el "
-              "{by}.",
+              "Con {method} tarda {min_days}-{max_days} días hábiles: debería llegarte como tarde "
+              "el {by}.",
         "en": "The {amount} refund for order {order_id} has been {state} since {created}. "
               "With {method} it takes {min_days}-{max_days} business days: it should reach you by "
               "{by} at the latest.",
     },
     "refund_overdue": {
-        "es": "El reembolso de {amount} del pedido {order_id} debería haber llegado el {by} y sigue "
-              "{state}. Lo siento: una persona del equipo puede revisarlo con el banco.",
+        "es": "El reembolso de {amount} del pedido {order_id} debería haber llegado el {by} y "
+              "sigue {state}. Lo siento: una persona del equipo puede revisarlo con el banco.",
         "en": "The {amount} refund for order {order_id} should have arrived by {by} and is still "
               "{state}. I'm sorry: a person on our team can check it with the bank.",
     },
     "refund_failed": {
-        "es": "El reembolso de {amount} del pedido {order_id} no se pudo completar. Una persona del "
-              "equipo tiene que revisarlo contigo.",
+        "es": "El reembolso de {amount} del pedido {order_id} no se pudo completar. Una persona "
+              "del equipo tiene que revisarlo contigo.",
         "en": "The {amount} refund for order {order_id} could not be completed. A person on our "
               "team needs to look at it with you.",
     },
     "refund_state_pending": {"es": "pendiente", "en": "pending"},
     "refund_state_processing": {"es": "en proceso", "en": "processing"},
     "refund_none_return_open": {
-        "es": "Tu devolución {rma} está abierta ({state}). Te devolvemos el dinero cuando recibimos y "
-              "revisamos el artículo: con {method} tarda {min_days}-{max_days} días hábiles desde "
-              "que lo recibimos.",
+        "es": "Tu devolución {rma} está abierta ({state}). Te devolvemos el dinero cuando "
+              "recibimos y revisamos el artículo: con {method} tarda {min_days}-{max_days} días "
+              "hábiles desde que lo recibimos.",
         "en": "Your return {rma} is open ({state}). We refund you once we receive and check the "
               "item: with {method} it takes {min_days}-{max_days} business days from when it "
               "reaches us.",
@@ -67,14 +67,15 @@ MESSAGES = {
     "refund_rma_label_sent": {"es": "pendiente de envío", "en": "waiting for you to send it"},
     "refund_rma_received": {"es": "recibida, en revisión", "en": "received, being checked"},
     "refund_none_cancelled": {
-        "es": "El pedido {order_id} se canceló antes de cobrarse, así que no hay nada que reembolsar.",
+        "es": "El pedido {order_id} se canceló antes de cobrarse, así que no hay nada que "
+              "reembolsar.",
         "en": "Order {order_id} was cancelled before any charge, so there's nothing to refund.",
     },
     "refund_none": {
-        "es": "El pedido {order_id} ({status}) no tiene ningún reembolso. Si quieres devolver algo, "
-              "dímelo y abrimos la devolución.",
-        "en": "Order {order_id} ({status}) has no refund. If you'd like to return something, tell me "
-              "and we'll open the return.",
+        "es": "El pedido {order_id} ({status}) no tiene ningún reembolso. Si quieres devolver "
+              "algo, dímelo y abrimos la devolución.",
+        "en": "Order {order_id} ({status}) has no refund. If you'd like to return something, tell "
+              "me and we'll open the return.",
     },
 }
 register(MESSAGES)
@@ -93,14 +94,16 @@ def describe_refund(refund: Refund, order: Order, lang: str) -> tuple[str, bool]
     method = payment_label(refund.method, lang)
     base = {"amount": amount, "order_id": order.id, "method": method}
     if refund.status == "completed":
-        return t("refund_completed", lang, **base, date=format_date(refund.completed_at, lang)), False
+        return t("refund_completed", lang, **base,
+                 date=format_date(refund.completed_at, lang)), False
     if refund.status == "failed":
         return t("refund_failed", lang, **base), True
     low, high, by = expected_by(refund, order.market)
     state = t(f"refund_state_{refund.status}", lang)
     if by < today():
         return t("refund_overdue", lang, **base, state=state, by=format_date(by, lang)), True
-    return t("refund_in_progress", lang, **base, state=state, created=format_date(refund.created_at, lang),
+    return t("refund_in_progress", lang, **base, state=state,
+             created=format_date(refund.created_at, lang),
              min_days=low, max_days=high, by=format_date(by, lang)), False
 
 
@@ -114,7 +117,8 @@ class ActionRefundStatus(OrderAction):
             for refund in refunds:
                 text, human = describe_refund(refund, order, lang)
                 # Overdue or failed: offer a person (the button's intent makes the reason "asked").
-                dispatcher.utter_message(text=text, buttons=offer_human_buttons(lang) if human else [])
+                dispatcher.utter_message(text=text,
+                                         buttons=offer_human_buttons(lang) if human else [])
             return []
         open_rma = next((r for r in order.returns if r.status in {"label_sent", "received"}), None)
         if open_rma:

@@ -41,8 +41,8 @@ MESSAGES = {
     "return_items_intro": {
         "es": "Estos son los artículos del pedido {order_id}:\n{items}\n¿Cuál quieres devolver? "
               "Puedes decirme el nombre, el número de la lista o «todo».",
-        "en": "These are the items in order {order_id}:\n{items}\nWhich one would you like to return? "
-              "Tell me its name, its number in the list or \"all\".",
+        "en": "These are the items in order {order_id}:\n{items}\nWhich one would you like to "
+              "return? Tell me its name, its number in the list or \"all\".",
     },
     "return_item_unknown": {
         "es": "No he sabido identificar ese artículo. Elige uno de la lista:\n{items}",
@@ -68,9 +68,9 @@ MESSAGES = {
         "es": "Listo, he creado el cambio de talla {rma} para: {items}. El cambio es gratuito.\n"
               "Próximos pasos:\n1. Descarga la etiqueta: {label}\n"
               "2. Entrega el artículo en el punto de recogida antes del {ship_by}.\n"
-              "3. En cuanto el transportista escanee tu paquete te enviamos la nueva talla sin coste, "
-              "sin esperar a que llegue al almacén; si está agotada, te devolvemos el importe "
-              "completo.{extra}",
+              "3. En cuanto el transportista escanee tu paquete te enviamos la nueva talla sin "
+              "coste, sin esperar a que llegue al almacén; si está agotada, te devolvemos el "
+              "importe completo.{extra}",
         "en": "Done, I've created size exchange {rma} for: {items}. The exchange is free.\n"
               "Next steps:\n1. Download the label: {label}\n"
               "2. Drop the item off by {ship_by}.\n"
@@ -79,10 +79,10 @@ MESSAGES = {
               "full refund.{extra}",
     },
     "return_not_delivered_yet": {
-        "es": "El pedido {order_id} todavía no se ha entregado. Cuando lo recibas podrás devolverlo "
-              "durante {days} días.{holiday}",
-        "en": "Order {order_id} hasn't been delivered yet. Once it arrives you'll have {days} days to "
-              "return it.{holiday}",
+        "es": "El pedido {order_id} todavía no se ha entregado. Cuando lo recibas podrás "
+              "devolverlo durante {days} días.{holiday}",
+        "en": "Order {order_id} hasn't been delivered yet. Once it arrives you'll have {days} days "
+              "to return it.{holiday}",
     },
     "return_holiday_note": {
         "es": " Como lo compraste entre el 15 de noviembre y el 31 de diciembre, puedes devolverlo "
@@ -99,10 +99,10 @@ MESSAGES = {
         "en": " {fee} for the prepaid label is taken off the refund.",
     },
     "return_not_shipped": {
-        "es": "El pedido {order_id} aún no ha salido del almacén, así que no hace falta devolverlo: "
-              "puedes cancelarlo y te devolvemos el dinero. ¿Quieres que lo cancele?",
-        "en": "Order {order_id} hasn't left the warehouse yet, so there's no need to return it: you "
-              "can cancel it and get your money back. Shall I cancel it?",
+        "es": "El pedido {order_id} aún no ha salido del almacén, así que no hace falta "
+              "devolverlo: puedes cancelarlo y te devolvemos el dinero. ¿Quieres que lo cancele?",
+        "en": "Order {order_id} hasn't left the warehouse yet, so there's no need to return it: "
+              "you can cancel it and get your money back. Shall I cancel it?",
     },
     "return_window_expired": {
         "es": "Lo siento, el plazo de devolución del pedido {order_id} terminó el {deadline} "
@@ -123,8 +123,8 @@ MESSAGES = {
         "en": "Order {order_id} is {status}, so it can't be returned again.",
     },
     "return_non_returnable": {
-        "es": "Por higiene, por estar personalizado o por ser una tarjeta regalo, {items} no admite "
-              "devolución. Puedes elegir otro artículo del pedido.",
+        "es": "Por higiene, por estar personalizado o por ser una tarjeta regalo, {items} no "
+              "admite devolución. Puedes elegir otro artículo del pedido.",
         "en": "For hygiene reasons, because it's personalised or because it's a gift card, {items} "
               "can't be returned. You can pick another item from the order.",
     },
@@ -133,16 +133,16 @@ MESSAGES = {
         "en": "That item already has a return open in order {order_id}.",
     },
     "return_needs_approval": {
-        "es": "El reembolso de esta devolución ({amount}) necesita la aprobación de una persona del "
-              "equipo. Te paso con ella ahora.",
+        "es": "El reembolso de esta devolución ({amount}) necesita la aprobación de una persona "
+              "del equipo. Te paso con ella ahora.",
         "en": "The refund for this return ({amount}) needs approval from a person on our team. I'm "
               "putting you through now.",
     },
     "return_not_confirmed": {
-        "es": "He pedido la devolución pero el sistema no me la muestra todavía, así que prefiero no "
-              "darte un número que no puedo comprobar.",
-        "en": "I requested the return but the system doesn't show it yet, so I'd rather not give you "
-              "a number I can't check.",
+        "es": "He pedido la devolución pero el sistema no me la muestra todavía, así que prefiero "
+              "no darte un número que no puedo comprobar.",
+        "en": "I requested the return but the system doesn't show it yet, so I'd rather not give "
+              "you a number I can't check.",
     },
 }
 register(MESSAGES)
@@ -251,12 +251,14 @@ class ActionCreateReturn(OrderAction):
         if decision.code == "approval_required":
             amount = format_money(decision.refund_cents, order.currency, lang)
             dispatcher.utter_message(text=t("return_needs_approval", lang, amount=amount))
-            return [SlotSet("handoff_reason", "approval_required"), FollowupAction("action_handoff")]
+            return [SlotSet("handoff_reason", "approval_required"),
+                    FollowupAction("action_handoff")]
         if not decision.allowed:
             names = ", ".join(i.name for i in items
                               if i.category in policy.non_returnable_categories)
             dispatcher.utter_message(text=t(
-                refusal_key(decision), lang, **fields, deadline=format_date(decision.deadline, lang),
+                refusal_key(decision), lang, **fields,
+                deadline=format_date(decision.deadline, lang),
                 items=names or item_list(order, lang), holiday=holiday_note(order, policy, lang),
                 status=t(f"status_{order.status.value}", lang)))
             return []

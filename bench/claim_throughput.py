@@ -117,7 +117,8 @@ def run_postgres(admin_url: str, claimers: int, handoffs: int) -> dict[str, Any]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--claimers", type=int, default=16)
     parser.add_argument("--handoffs", type=int, default=3000)
@@ -139,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{r['backend']:>10}: {r['claimed']} claims by {r['claimers']} agents in "
                   f"{r['seconds']} s = {r['claims_per_second']} claims/s ({verdict}, goal "
                   f"{goals[r['backend']]}), double claims {r['double_claims']}, "
-                  f"left in queue {r['left_in_queue']}" + (f", errors {r['errors']}" if r["errors"] else ""))
+                  f"left in queue {r['left_in_queue']}"
+                  + (f", errors {r['errors']}" if r["errors"] else ""))
     return 1 if any(r["double_claims"] or r["errors"] or r["left_in_queue"] for r in results) else 0
 
 

@@ -26,8 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 MESSAGES: dict[str, list[str]] = {
     "es": [
-        "hola", "¿dónde está mi pedido AT100234?", "quiero devolver unas zapatillas que me quedan chicas",
-        "cancela mi pedido por favor", "¿cuánto tarda el envío a Canarias?", "mi correo es ana@example.com",
+        "hola", "¿dónde está mi pedido AT100234?",
+        "quiero devolver unas zapatillas que me quedan chicas",
+        "cancela mi pedido por favor", "¿cuánto tarda el envío a Canarias?",
+        "mi correo es ana@example.com",
         "quiero hablar con una persona", "esto es una vergüenza, voy a poner una denuncia",
         "¿cuándo me devuelven el dinero?", "déjalo",
     ],

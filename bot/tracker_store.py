@@ -2,11 +2,11 @@
 
 Rasa wraps every tracker store in `FailSafeTrackerStore`: when the database blips, a failed `save`
 goes to an in-memory store (gone at the next restart, and invisible to the next `retrieve`, which
-reads the database again), and a failed `retrieve` returns `None`, so the shopper suddenly talks to a
-bot that has forgotten them. This store retries briefly, and if the database is still unavailable it
-journals the whole tracker to a file under the data directory; the journal is what `retrieve` answers
-with while the database is down, and it is written back to the database (then deleted) on the next
-successful access. Every step is logged.
+reads the database again), and a failed `retrieve` returns `None`, so the shopper suddenly talks to
+a bot that has forgotten them. This store retries briefly, and if the database is still unavailable
+it journals the whole tracker to a file under the data directory; the journal is what `retrieve`
+answers with while the database is down, and it is written back to the database (then deleted) on
+the next successful access. Every step is logged.
 
 endpoints.yml:
     tracker_store:
@@ -40,7 +40,8 @@ class DurableSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, journal_dir: str | None = None,
                  retry_delays: tuple[float, ...] = RETRY_DELAYS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        base = journal_dir or os.path.join(os.environ.get("ATIENDE_DATA_DIR", "var"), "tracker_journal")
+        base = journal_dir or os.path.join(os.environ.get("ATIENDE_DATA_DIR", "var"),
+                                           "tracker_journal")
         self.journal_dir = Path(base)
         self.journal_dir.mkdir(parents=True, exist_ok=True)
         self.retry_delays = retry_delays
@@ -119,7 +120,7 @@ class DurableSQLTrackerStore(SQLTrackerStore):
         except Exception as exc:
             journaled = self._read_journal(sender_id)
             if journaled is not None:
-                logger.error("tracker database unavailable (%s); answering conversation %s from its "
-                             "journal", exc, sender_id)
+                logger.error("tracker database unavailable (%s); answering conversation %s from "
+                             "its journal", exc, sender_id)
                 return journaled
             raise

@@ -31,7 +31,8 @@ def create_agent_cmd(settings: Settings, args: argparse.Namespace) -> int:
         with session_scope(factory) as s:
             agent = create_agent(s, username=args.username, password=args.password, role=args.role,
                                  name=args.name, languages=args.languages, capacity=args.capacity)
-            print(f"created {agent.role} {agent.username} ({agent.name}, languages {agent.languages})")
+            print(f"created {agent.role} {agent.username} ({agent.name}, languages "
+                  f"{agent.languages})")
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -84,7 +84,8 @@ def create_app(
     app = FastAPI(
         title="Atiende handoff API",
         version="0.1.0",
-        description="Human handoff queue, agent console API and relay back to the shopper's channel.",
+        description="Human handoff queue, agent console API and relay back to the shopper's "
+                    "channel.",
         lifespan=lifespan,
     )
     app.state.services = services
@@ -101,7 +102,8 @@ def create_app(
     @app.get("/health", tags=["meta"])
     def health() -> JSONResponse:
         ok = check_database(engine)
-        return JSONResponse({"status": "ok" if ok else "degraded", "database": "ok" if ok else "error"},
+        return JSONResponse({"status": "ok" if ok else "degraded",
+                             "database": "ok" if ok else "error"},
                             status_code=200 if ok else 503)
 
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]

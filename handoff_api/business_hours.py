@@ -30,11 +30,13 @@ class BusinessHours:
         for raw in filter(None, (p.strip() for p in spec.lower().split(";"))):
             match = _PART.match(raw)
             if not match or match["d1"] not in DAYS or (match["d2"] and match["d2"] not in DAYS):
-                raise ValueError(f"bad BUSINESS_HOURS part {raw!r}; expected like 'mon-fri 09:00-20:00'")
+                raise ValueError(f"bad BUSINESS_HOURS part {raw!r}; expected like 'mon-fri "
+                                 "09:00-20:00'")
             first = DAYS.index(match["d1"])
             last = DAYS.index(match["d2"]) if match["d2"] else first
             opens = time(int(match["h1"]), int(match["m1"]))
-            closes = time(23, 59, 59) if match["h2"] == "24" else time(int(match["h2"]), int(match["m2"]))
+            closes = time(23, 59, 59) if match["h2"] == "24" else time(int(match["h2"]),
+                                                                       int(match["m2"]))
             if closes <= opens:
                 raise ValueError(f"bad BUSINESS_HOURS part {raw!r}: closes before it opens")
             day = first

@@ -2,7 +2,8 @@
 
 SQLite is the default (one file, WAL so readers never block the writer). Every SQLite transaction
 starts with ``BEGIN IMMEDIATE``: writers queue on the busy timeout instead of failing with
-"database is locked" when a read transaction tries to upgrade. PostgreSQL is selected by the URL alone.
+"database is locked" when a read transaction tries to upgrade. PostgreSQL is selected by the URL
+alone.
 """
 
 from __future__ import annotations

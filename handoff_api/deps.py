@@ -61,7 +61,8 @@ def _bearer(request: Request) -> str | None:
 def require_bot(request: Request, services: ServicesDep) -> None:
     token = _bearer(request)
     if token is None or not bot_token_ok(token, services.settings.bot_token):
-        raise HTTPException(401, "Missing or wrong bot token (Authorization: Bearer $HANDOFF_BOT_TOKEN)",
+        raise HTTPException(401,
+                            "Missing or wrong bot token (Authorization: Bearer $HANDOFF_BOT_TOKEN)",
                             headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -72,7 +73,8 @@ def current_agent(request: Request, session: SessionDep) -> Agent:
     token = _bearer(request) or request.cookies.get(COOKIE_NAME)
     agent = agent_for_token(session, token) if token else None
     if agent is None:
-        raise HTTPException(401, "Not logged in or session expired", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "Not logged in or session expired",
+                            headers={"WWW-Authenticate": "Bearer"})
     return agent
 
 

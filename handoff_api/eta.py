@@ -40,7 +40,8 @@ def queue_status(session: Session, handoff: Handoff, hours: BusinessHours, defau
     wait: int | None = 0
     if position:
         slots = max(1, agents_online(session)) * capacity
-        wait = math.ceil(math.ceil(position / slots) * average_handling_seconds(session, default_handling))
+        wait = math.ceil(math.ceil(position / slots) * average_handling_seconds(session,
+                                                                                default_handling))
         if next_open is not None:
             wait += math.ceil((next_open - now).total_seconds())
     return {"id": handoff.id, "status": handoff.status, "position": position,

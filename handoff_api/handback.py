@@ -28,7 +28,8 @@ LEASE_SECONDS = 60  # longer than two Rasa calls with their timeouts
 RESUME_EVENTS = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
 
 
-def enqueue_handback(session: Session, *, handoff_id: int, conversation_id: str, outcome: str) -> None:
+def enqueue_handback(session: Session, *, handoff_id: int, conversation_id: str,
+                     outcome: str) -> None:
     session.add(HandbackOutbox(handoff_id=handoff_id, conversation_id=conversation_id,
                                outcome=outcome, attempts=0, next_attempt_at=now_utc(),
                                created_at=now_utc()))
@@ -98,10 +99,12 @@ class HandbackWorker:
         with self.sessions() as s:
             if error is None:
                 s.execute(update(HandbackOutbox).where(HandbackOutbox.id == row.id)
-                          .values(delivered_at=now_utc(), attempts=row.attempts + 1, last_error=None))
+                          .values(delivered_at=now_utc(), attempts=row.attempts + 1,
+                                  last_error=None))
                 record_event(s, row.handoff_id, "handback_delivered", data={"outcome": row.outcome})
             else:
-                delay = min(MAX_BACKOFF_SECONDS, self.settings.outbox_interval_seconds * 2**row.attempts)
+                delay = min(MAX_BACKOFF_SECONDS,
+                            self.settings.outbox_interval_seconds * 2**row.attempts)
                 s.execute(update(HandbackOutbox).where(HandbackOutbox.id == row.id)
                           .values(attempts=row.attempts + 1, last_error=error[:500],
                                   next_attempt_at=now_utc() + timedelta(seconds=delay)))

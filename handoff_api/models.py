@@ -1,8 +1,8 @@
 """Database tables of the handoff service (SQLAlchemy 2 declarative).
 
-The ``handoff_events`` table records every transition and message with a timestamp, which is what the
-metrics (first response time, handling time, first-contact resolution) are computed from. Timestamps
-are stored as timezone-aware UTC.
+The ``handoff_events`` table records every transition and message with a timestamp, which is what
+the metrics (first response time, handling time, first-contact resolution) are computed from.
+Timestamps are stored as timezone-aware UTC.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ def utcnow() -> datetime:
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite would otherwise return naive values)."""
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite would otherwise return naive values.
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -146,7 +149,8 @@ class Handoff(Base):
 class HandoffEvent(Base):
     __tablename__ = "handoff_events"
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
-    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"),
+                                            index=True)
     type: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     to_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -160,7 +164,8 @@ class Message(Base):
 
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
-    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"),
+                                            index=True)
     conversation_id: Mapped[str] = mapped_column(String(200), index=True)
     message_id: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(8))  # user | agent
@@ -171,24 +176,30 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delivery: Mapped[str] = mapped_column(String(16), default="stored")  # stored|sent|failed
     delivery_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    __table_args__ = (UniqueConstraint("conversation_id", "message_id", name="uq_messages_cid_mid"),)
+    __table_args__ = (UniqueConstraint("conversation_id", "message_id", name="uq_messages_cid_mid"),
+                      )
 
 
 class Note(Base):
     __tablename__ = "notes"
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
-    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"),
+                                            index=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class HandbackOutbox(Base):
-    """Hand-backs to deliver to Rasa; kept until Rasa accepted them, so none is lost if Rasa is down."""
+    """Hand-backs to deliver to Rasa.
+
+    Kept until Rasa accepted them, so none is lost if Rasa is down.
+    """
 
     __tablename__ = "handback_outbox"
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
-    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id", ondelete="CASCADE"),
+                                            index=True)
     conversation_id: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

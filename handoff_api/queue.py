@@ -90,8 +90,11 @@ def get_handoff(session: Session, handoff_id: int, *, for_update: bool = False) 
 
 
 def create_handoff(session: Session, packet: dict[str, Any]) -> tuple[Handoff, bool]:
-    """Queue a handoff for ``packet``; returns ``(handoff, created)``. A conversation has at most one
-    open handoff: asking again returns the open one (the bot may retry after a timeout)."""
+    """Queue a handoff for ``packet``; returns ``(handoff, created)``.
+
+    A conversation has at most one open handoff: asking again returns the open one (the bot may
+    retry after a timeout).
+    """
     existing = open_handoff_for(session, packet["conversation_id"])
     if existing is not None:
         return existing, False
@@ -244,9 +247,11 @@ def claim(session: Session, handoff_id: int, agent: Agent, default_capacity: int
         return handoff
     if handoff.status != "queued":
         who = " by another agent" if handoff.status == "assigned" else ""
-        raise Conflict(f"Handoff {handoff_id} is already {handoff.status}{who}; only queued handoffs can be claimed")
+        raise Conflict(f"Handoff {handoff_id} is already {handoff.status}{who}; only queued "
+                       "handoffs can be claimed")
     if active_count(session, agent.id) >= _capacity(agent, default_capacity):
-        raise Conflict(f"Agent {agent.username} is at capacity ({_capacity(agent, default_capacity)} open conversations)")
+        raise Conflict(f"Agent {agent.username} is at capacity "
+                       f"({_capacity(agent, default_capacity)} open conversations)")
     now = now_utc()
     result = session.execute(
         update(Handoff)
@@ -294,7 +299,8 @@ def transfer(
 ) -> Handoff:
     handoff = get_handoff(session, handoff_id, for_update=True)
     if handoff.status != "assigned":
-        raise Conflict(f"Handoff {handoff_id} is {handoff.status}; only assigned handoffs can be transferred")
+        raise Conflict(f"Handoff {handoff_id} is {handoff.status}; only assigned handoffs can be "
+                       "transferred")
     _check_holder(handoff, by)
     if handoff.agent_id == to.id:
         return handoff

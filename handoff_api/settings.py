@@ -50,15 +50,22 @@ class Settings(BaseSettings):
         3, ge=1, le=50, validation_alias=_env("HANDOFF_AGENT_CAPACITY", "agent_capacity")
     )
     default_handling_seconds: int = Field(
-        300, ge=10, validation_alias=_env("HANDOFF_DEFAULT_HANDLING_SECONDS", "default_handling_seconds")
+        300, ge=10,
+        validation_alias=_env("HANDOFF_DEFAULT_HANDLING_SECONDS", "default_handling_seconds")
     )
     outbox_interval_seconds: float = Field(
         5.0, gt=0, validation_alias=_env("HANDOFF_OUTBOX_INTERVAL", "outbox_interval_seconds")
     )
-    session_hours: int = Field(12, ge=1, validation_alias=_env("HANDOFF_SESSION_HOURS", "session_hours"))
-    max_message_bytes: int = Field(4096, validation_alias=_env("HANDOFF_MAX_MESSAGE_BYTES", "max_message_bytes"))
-    cookie_secure: bool = Field(False, validation_alias=_env("HANDOFF_COOKIE_SECURE", "cookie_secure"))
-    run_outbox_worker: bool = Field(True, validation_alias=_env("HANDOFF_OUTBOX_WORKER", "run_outbox_worker"))
+    session_hours: int = Field(12, ge=1,
+                               validation_alias=_env("HANDOFF_SESSION_HOURS", "session_hours"))
+    max_message_bytes: int = Field(4096,
+                                   validation_alias=_env("HANDOFF_MAX_MESSAGE_BYTES",
+                                                         "max_message_bytes"))
+    cookie_secure: bool = Field(False,
+                                validation_alias=_env("HANDOFF_COOKIE_SECURE", "cookie_secure"))
+    run_outbox_worker: bool = Field(True,
+                                    validation_alias=_env("HANDOFF_OUTBOX_WORKER",
+                                                          "run_outbox_worker"))
     cors_origins: str = Field(
         "", validation_alias=_env("HANDOFF_CORS_ORIGINS", "cors_origins")
     )  # comma-separated origins allowed to call the widget endpoints (store on another domain)

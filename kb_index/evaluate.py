@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +125,8 @@ def calibrate(in_scope: Sequence[Outcome], out_of_scope: Sequence[Outcome],
     if not samples:
         return {"threshold": None}
     scores = sorted({s for s, _ in samples})
-    candidates = [scores[0] - 1e-3] + [(a + b) / 2 for a, b in zip(scores, scores[1:])] + \
-        [scores[-1] + 1e-3]
+    candidates = ([scores[0] - 1e-3] + [(a + b) / 2 for a, b in pairwise(scores)]
+                  + [scores[-1] + 1e-3])
 
     def gain(th: float) -> float:
         return sum((1.0 if good else -wrong_answer_cost) for s, good in samples if s >= th)

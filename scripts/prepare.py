@@ -74,7 +74,8 @@ def train_model(env: dict[str, str], force: bool = False) -> None:
     log(f"training the Rasa model: {problem or 'training data or config changed'}")
     cfg.MODEL.unlink(missing_ok=True)
     started = time.monotonic()
-    run([str(ROOT / ".venv/bot/bin/rasa"), "train", "--config", "config.yml", "--domain", "domain.yml",
+    run([str(ROOT / ".venv/bot/bin/rasa"), "train", "--config", "config.yml", "--domain",
+         "domain.yml",
          "--data", "data/nlu", "data/rules", "data/stories", "--out", "models",
          "--fixed-model-name", "atiende"], env)
     if (problem := model_problem()) is not None:

@@ -1,8 +1,9 @@
 """Start and supervise Atiende's three processes: the Rasa server, the action server and the
 handoff API (agent console, demo store and chat widget). One Ctrl-C stops all of them.
 
-`python -m scripts.run` is what `make run` calls after the environments, model, KB index and demo data
-are prepared. Tests use `running_system()` to start the same processes on their own ports and data dir.
+`python -m scripts.run` is what `make run` calls after the environments, model, KB index and demo
+data are prepared. Tests use `running_system()` to start the same processes on their own ports and
+data dir.
 """
 
 from __future__ import annotations
@@ -113,8 +114,9 @@ def preflight(s: cfg.Settings, services: list[Service]) -> None:
     problems = []
     for service in services:
         if not port_free(s.host, service.port):
-            problems.append(f"port {service.port} ({service.port_var}, {service.name}) is already in use "
-                            f"on {s.host}: stop the program using it or set {service.port_var}=<free port>")
+            problems.append(f"port {service.port} ({service.port_var}, {service.name}) is already "
+                            f"in use on {s.host}: stop the program using it or set "
+                            f"{service.port_var}=<free port>")
     if (problem := model_problem()) is not None:
         problems.append(f"the Rasa model cannot be loaded: {problem}. Run `make train` "
                         "(or delete the file and run `make run` again) to rebuild it.")
@@ -131,10 +133,13 @@ def wait_healthy(services: list[Service]) -> None:
         while not service.healthy():
             if service.process and service.process.poll() is not None:
                 raise RuntimeError(f"{service.name} exited with code {service.process.returncode} "
-                                   f"while starting; last log lines ({service.log_path}):\n{service.tail()}")
+                                   "while starting; last log lines "
+                                   f"({service.log_path}):\n{service.tail()}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{service.name} did not answer {service.health_url.split('?')[0]} within "
-                                   f"{service.startup_timeout:.0f} s; log: {service.log_path}\n{service.tail()}")
+                raise RuntimeError(f"{service.name} did not answer "
+                                   f"{service.health_url.split('?')[0]} within "
+                                   f"{service.startup_timeout:.0f} s; log: "
+                                   f"{service.log_path}\n{service.tail()}")
             time.sleep(0.5)
         log(f"{service.name} is up ({service.health_url.split('?')[0]})")
 
@@ -175,10 +180,11 @@ def supervise(system: System) -> None:
             if code is None:
                 continue
             if service.restarts >= RESTART_LIMIT:
-                raise RuntimeError(f"{service.name} keeps exiting (code {code}); see {service.log_path}"
-                                   f"\n{service.tail()}")
+                raise RuntimeError(f"{service.name} keeps exiting (code {code}); see "
+                                   f"{service.log_path}\n{service.tail()}")
             service.restarts += 1
-            log(f"{service.name} exited with code {code}; restarting ({service.restarts}/{RESTART_LIMIT})")
+            log(f"{service.name} exited with code {code}; restarting "
+                f"({service.restarts}/{RESTART_LIMIT})")
             service.stop()
             service.start(system.settings.child_env())
             wait_healthy([service])
@@ -197,7 +203,8 @@ def main() -> int:
             s = system.settings
             log("Atiende is running. Open:")
             log(f"  demo store with the chat widget   {s.handoff_url}/")
-            log(f"  agent console                     {s.handoff_url}/console/  (demo login: ana / atiende-demo)")
+            log(f"  agent console                     {s.handoff_url}/console/  (demo login: ana / "
+                "atiende-demo)")
             log(f"  handoff API docs                  {s.handoff_url}/docs")
             log(f"  Rasa server                       {s.rasa_url}/")
             log(f"  logs                              {s.data_dir / 'logs'}")

@@ -2,9 +2,9 @@
 URLs and secrets for the three Atiende processes.
 
 Values come from the process environment, then from an optional `.env` file at the repository root,
-then from defaults that need no external server (SQLite files under the data directory). Secrets that
-are not configured are generated once per data directory and kept in `<data dir>/secrets.env`, so a
-restart keeps agents' sessions and the Rasa token valid.
+then from defaults that need no external server (SQLite files under the data directory). Secrets
+that are not configured are generated once per data directory and kept in `<data dir>/secrets.env`,
+so a restart keeps agents' sessions and the Rasa token valid.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ APP_PY = ROOT / ".venv" / "app" / "bin" / "python"
 MODEL = ROOT / "models" / "atiende.tar.gz"
 SECRET_NAMES = ("RASA_TOKEN", "HANDOFF_BOT_TOKEN", "HANDOFF_SECRET_KEY")
 CHANNEL_SECRETS = ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN",
-                   "WHATSAPP_PHONE_NUMBER_ID", "MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_APP_SECRET",
+                   "WHATSAPP_PHONE_NUMBER_ID", "MESSENGER_PAGE_ACCESS_TOKEN",
+                   "MESSENGER_APP_SECRET",
                    "MESSENGER_VERIFY_TOKEN")
 
 
@@ -131,7 +132,8 @@ def load(overrides: dict[str, str] | None = None) -> Settings:
         "RASA_TELEMETRY_ENABLED": "false",  # no calls home (and no retries when offline)
     }
     for key, value in values.items():  # pass through every documented Atiende-related variable
-        if key.startswith(("WHATSAPP_", "MESSENGER_", "BUSINESS_", "KB_", "STORE_", "HANDOFF_", "RASA_", "REDIS_")):
+        if key.startswith(("WHATSAPP_", "MESSENGER_", "BUSINESS_", "KB_", "STORE_", "HANDOFF_",
+                           "RASA_", "REDIS_")):
             env.setdefault(key, value)
     for key in CHANNEL_SECRETS:  # Rasa refuses to start on an unset ${VAR}; empty = not configured
         env.setdefault(key, "")

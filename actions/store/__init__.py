@@ -1,8 +1,9 @@
 """Store backends: the one door through which actions read and change orders.
 
-``get_store()`` returns the backend chosen by ``STORE_BACKEND`` (only ``sqlite`` ships; a WooCommerce
-or Shopify adapter plugs in here) on ``STORE_DATABASE``, with ``STORE_TIMEOUT_SECONDS`` per call. It is
-cached per process and opens nothing until the first call, so importing the actions package stays cheap.
+``get_store()`` returns the backend chosen by ``STORE_BACKEND`` (only ``sqlite`` ships; a
+WooCommerce or Shopify adapter plugs in here) on ``STORE_DATABASE``, with ``STORE_TIMEOUT_SECONDS``
+per call. It is cached per process and opens nothing until the first call, so importing the actions
+package stays cheap.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def _timeout() -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"STORE_TIMEOUT_SECONDS must be a number of seconds, got {raw!r}") from None
+        raise ValueError("STORE_TIMEOUT_SECONDS must be a number of seconds, "
+                         f"got {raw!r}") from None
     if value <= 0:
         raise ValueError("STORE_TIMEOUT_SECONDS must be positive")
     return value

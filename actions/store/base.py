@@ -1,9 +1,9 @@
 """The store backend interface every order action talks to.
 
 Actions never touch a database or a platform API directly: they call a :class:`StoreBackend`. The
-embedded default is the SQLite demo store (``actions.store.sqlite``); a WooCommerce or Shopify adapter
-only has to implement the same methods and return the same frozen records, and no action changes.
-This module knows nothing of rasa_sdk on purpose, so adapters can be tested on their own.
+embedded default is the SQLite demo store (``actions.store.sqlite``); a WooCommerce or Shopify
+adapter only has to implement the same methods and return the same frozen records, and no action
+changes. This module knows nothing of rasa_sdk on purpose, so adapters can be tested on their own.
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ class OrderStatus(str, enum.Enum):
 
     @property
     def is_shipped(self) -> bool:
-        """True once the parcel left the warehouse (cancellation/address change no longer possible)."""
+        """True once the parcel left the warehouse.
+
+        Cancellation and address change are no longer possible then.
+        """
         return self in {OrderStatus.SHIPPED, OrderStatus.IN_TRANSIT, OrderStatus.DELIVERED}
 
 
@@ -37,7 +40,10 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(StoreError):
-    """The backend is down, slow (timeout) or answered garbage: nothing can be said about the order."""
+    """The backend is down, slow (timeout) or answered garbage.
+
+    Nothing can be said about the order.
+    """
 
 
 class OrderNotFound(StoreError):

@@ -88,9 +88,11 @@ CUSTOMERS: tuple[tuple[str, str, str, str, str, bool], ...] = (
     ("Sofía Hernández López", "sofia.hernandez@example.mx", "+52 55 5123 4567", "es", "MX", False),
     ("Diego Ramírez Castro", "diego.ramirez@example.com", "+52 33 3616 2890", "es", "MX", True),
     ("Valentina Torres", "valentina.torres@example.mx", "+52 81 8340 1122", "es", "MX", False),
-    ("Martina González", "martina.gonzalez@example.com.ar", "+54 9 11 4321 5678", "es", "AR", False),
+    ("Martina González", "martina.gonzalez@example.com.ar", "+54 9 11 4321 5678", "es", "AR",
+     False),
     ("Tomás Fernández", "tomas.fernandez@example.com", "+54 9 351 455 1020", "es", "AR", True),
-    ("Camila Rodríguez", "camila.rodriguez@example.com.ar", "+54 9 341 612 7788", "es", "AR", False),
+    ("Camila Rodríguez", "camila.rodriguez@example.com.ar", "+54 9 341 612 7788", "es", "AR",
+     False),
     ("Santiago Gómez Restrepo", "santiago.gomez@example.co", "+57 310 555 0123", "es", "CO", False),
     ("Isabella Vargas", "isabella.vargas@example.com", "+57 300 412 9087", "es", "CO", True),
     ("Andrés Moreno Pardo", "andres.moreno@example.co", "+57 315 234 6611", "es", "CO", False),
@@ -104,11 +106,14 @@ CUSTOMERS: tuple[tuple[str, str, str, str, str, bool], ...] = (
 # (sku, es name, en name, category, base EUR price, sized)
 CATALOGUE: tuple[tuple[str, str, str, str, float, str | None], ...] = (
     ("FW-LIG-01", "Zapatillas running Ligero", "Ligero running shoes", "footwear", 89.90, "shoe"),
-    ("FW-SIE-02", "Botines de piel Sierra", "Sierra leather ankle boots", "footwear", 129.0, "shoe"),
+    ("FW-SIE-02", "Botines de piel Sierra", "Sierra leather ankle boots", "footwear", 129.0,
+     "shoe"),
     ("AP-BRI-03", "Chaqueta impermeable Brisa", "Brisa rain jacket", "apparel", 119.0, "alpha"),
     ("AP-IND-04", "Vaqueros slim Índigo", "Indigo slim jeans", "apparel", 59.90, "waist"),
-    ("AP-ORG-05", "Camiseta de algodón orgánico", "Organic cotton T-shirt", "apparel", 19.90, "alpha"),
-    ("AP-MED-06", "Vestido de lino Mediterráneo", "Mediterranean linen dress", "apparel", 69.0, "alpha"),
+    ("AP-ORG-05", "Camiseta de algodón orgánico", "Organic cotton T-shirt", "apparel", 19.90,
+     "alpha"),
+    ("AP-MED-06", "Vestido de lino Mediterráneo", "Mediterranean linen dress", "apparel", 69.0,
+     "alpha"),
     ("AP-NOR-07", "Sudadera con capucha Norte", "Norte hoodie", "apparel", 49.90, "alpha"),
     ("AC-CUE-08", "Bolso bandolera de cuero", "Leather crossbody bag", "accessories", 149.0, None),
     ("AC-POL-09", "Gafas de sol Polar", "Polar sunglasses", "accessories", 79.0, None),
@@ -116,11 +121,13 @@ CATALOGUE: tuple[tuple[str, str, str, str, float, str | None], ...] = (
     ("UW-PAC-11", "Pack de 3 calcetines y ropa interior", "Underwear and socks 3-pack", "underwear",
      24.90, "alpha"),
     ("GC-REG-12", "Tarjeta regalo", "Gift card", "gift_card", 50.0, None),
-    ("PS-PEN-13", "Pendientes de plata grabados", "Engraved silver earrings", "personalised", 45.0, None),
+    ("PS-PEN-13", "Pendientes de plata grabados", "Engraved silver earrings", "personalised", 45.0,
+     None),
     ("AP-INV-14", "Abrigo de lana Invierno", "Invierno wool coat", "apparel", 289.0, "alpha"),
     # Above every market's agent-review threshold on its own (500 EUR, 10.000 MXN, 500.000 ARS,
     # 2.250.000 COP, 550 USD), so the "high_return" scenario needs an agent for a single item.
-    ("AC-MER-15", "Reloj automático Meridiano", "Meridiano automatic watch", "accessories", 590.0, None),
+    ("AC-MER-15", "Reloj automático Meridiano", "Meridiano automatic watch", "accessories", 590.0,
+     None),
 )
 
 # cash-on-delivery article: maximum order paid to the courier, per market (minor units).

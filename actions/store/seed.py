@@ -3,9 +3,9 @@
 Every market gets the same named scenarios (in transit, cancellable, inside/outside the return
 window, refunded, high amount needing approval, ...) so testers can try each flow in Spanish and
 English, plus seeded-random filler orders. Dates are relative to a reference ``today`` (the seeding
-day by default) so return windows behave at demo time; ``random.Random(SEED)`` keeps ids, amounts and
-tracking numbers identical between runs. The file is written next to the target and moved into place
-atomically, so a running action server never sees a half-written store.
+day by default) so return windows behave at demo time; ``random.Random(SEED)`` keeps ids, amounts
+and tracking numbers identical between runs. The file is written next to the target and moved into
+place atomically, so a running action server never sees a half-written store.
 """
 
 from __future__ import annotations
@@ -117,8 +117,11 @@ def _at(today: date, days_ago: int, hour: int) -> datetime:
 
 
 def _payment(chosen: str, status: str, total_cents: int, market: Market) -> str:
-    """A payment method consistent with the order: cash on delivery is paid to the courier, so a
-    "paid" (charged, not yet shipped) order cannot use it, nor can one above the market's maximum."""
+    """A payment method consistent with the order.
+
+    Cash on delivery is paid to the courier, so a "paid" (charged, not yet shipped) order cannot
+    use it, nor can one above the market's maximum.
+    """
     if chosen != "cash_on_delivery":
         return chosen
     if status == "paid" or total_cents > COD_MAX_CENTS.get(market.code, 0):
@@ -166,7 +169,8 @@ def build_demo_orders(today: date | None = None) -> list[DemoOrder]:
         payment = _payment(rng.choice(market.payments), status,
                            sum(i["unit_price_cents"] for i in items), market)
         if status == "pending" and cust["market"] in {"MX", "CO", "ES"}:
-            payment = {"MX": "oxxo", "CO": "cash_on_delivery", "ES": "bank_transfer"}[cust["market"]]
+            payment = {"MX": "oxxo", "CO": "cash_on_delivery",
+                       "ES": "bank_transfer"}[cust["market"]]
         order = DemoOrder(
             id=oid, scenario=key, customer=cust, status=status, currency=market.currency,
             payment_method=payment, placed_at=_at(today, placed, 9 + placed % 9),
@@ -190,7 +194,8 @@ def build_demo_orders(today: date | None = None) -> list[DemoOrder]:
             rma = f"RMA-{oid[2:]}-01"
             returned_at = _at(today, delivered - 5, 16)
             done = status == "refunded"
-            order.returns.append({"rma": rma, "item_ids": [i["id"] for i in items], "kind": "refund",
+            order.returns.append({"rma": rma, "item_ids": [i["id"] for i in items],
+                                  "kind": "refund",
                                   "reason": "No me queda bien" if cust["language"] == "es"
                                   else "Doesn't fit", "status": "refunded" if done else "received",
                                   "refund_cents": total, "created_at": returned_at})
@@ -210,7 +215,8 @@ def build_demo_orders(today: date | None = None) -> list[DemoOrder]:
         people = by_market[block]
         vip = next(c for c in people if c["vip"])
         regular = [c for c in people if not c["vip"]] or people
-        wanted = SCENARIOS if block != "ES-en" else [s for s in SCENARIOS if s[0] in EXPAT_SCENARIOS]
+        wanted = (SCENARIOS if block != "ES-en"
+                  else [s for s in SCENARIOS if s[0] in EXPAT_SCENARIOS])
         for n, (key, status, placed, shipped, delivered, skus) in enumerate(wanted, start=1):
             cust = vip if key.startswith("high") else regular[n % len(regular)]
             oid = f"AT1{block_no:02d}{n:03d}"
@@ -233,7 +239,8 @@ def build_demo_orders(today: date | None = None) -> list[DemoOrder]:
             placed = rng.randint(30, 90)
         delivered = placed - 3 if status in {"delivered", "refunded"} else None
         skus = tuple(rng.sample([c[0] for c in CATALOGUE if c[4] < 200], k=rng.randint(1, 3)))
-        orders.append(make(f"AT190{n:03d}", "filler", cust, status, placed, shipped, delivered, skus))
+        orders.append(make(f"AT190{n:03d}", "filler", cust, status, placed, shipped, delivered,
+                           skus))
     return orders
 
 
@@ -277,10 +284,12 @@ def write_database(path: Path, orders: list[DemoOrder]) -> None:
             history = [("placed", o.placed_at)]
             if o.status != "pending":
                 history.append(("paid", o.placed_at))
-            history += [(s, t) for s, t in (("shipped", o.shipped_at), ("delivered", o.delivered_at),
+            history += [(s, t) for s,
+                        t in (("shipped", o.shipped_at), ("delivered", o.delivered_at),
                                              ("cancelled", o.cancelled_at)) if t]
             for status, at in history:
-                con.execute("INSERT INTO events (order_id, type, data, created_at) VALUES (?, ?, ?, ?)",
+                con.execute("INSERT INTO events (order_id, type, data, created_at) VALUES (?, ?, "
+                            "?, ?)",
                             (o.id, "status", json.dumps({"status": status}), iso(at)))
         con.commit()
         con.close()
@@ -290,7 +299,8 @@ def write_database(path: Path, orders: list[DemoOrder]) -> None:
         raise
 
 
-def seed_database(path: str | Path, *, today: date | None = None, force: bool = False) -> list[DemoOrder] | None:
+def seed_database(path: str | Path, *, today: date | None = None,
+                  force: bool = False) -> list[DemoOrder] | None:
     """Seed ``path`` unless it already holds a store (then return None); ``force`` reseeds."""
     target = Path(path)
     if target.exists() and not force:

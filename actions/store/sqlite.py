@@ -181,18 +181,21 @@ class SQLiteStore(StoreBackend):
                 quantity=r["quantity"], unit_price_cents=r["unit_price_cents"],
             )
             for r in await (
-                await db.execute("SELECT * FROM order_items WHERE order_id = ? ORDER BY id", (order_id,))
+                await db.execute("SELECT * FROM order_items WHERE order_id = ? ORDER BY id",
+                                 (order_id,))
             ).fetchall()
         ]
         returns = [
             ReturnRecord(
                 rma=r["rma"], order_id=r["order_id"], item_ids=tuple(json.loads(r["item_ids"])),
                 reason=r["reason"], kind=r["kind"], status=r["status"],
-                refund_cents=r["refund_cents"], created_at=_dt(r["created_at"]),  # type: ignore[arg-type]
+                refund_cents=r["refund_cents"],
+                created_at=_dt(r["created_at"]),  # type: ignore[arg-type]
                 label_url=r["label_url"],
             )
             for r in await (
-                await db.execute("SELECT * FROM returns WHERE order_id = ? ORDER BY created_at", (order_id,))
+                await db.execute("SELECT * FROM returns WHERE order_id = ? ORDER BY created_at",
+                                 (order_id,))
             ).fetchall()
         ]
         refunds = await self._refunds(db, order_id)
@@ -203,7 +206,8 @@ class SQLiteStore(StoreBackend):
         return Order(
             id=row["id"], customer=customer, status=OrderStatus(row["status"]),
             currency=row["currency"], total_cents=row["total_cents"],
-            payment_method=row["payment_method"], placed_at=_dt(row["placed_at"]),  # type: ignore[arg-type]
+            payment_method=row["payment_method"],
+            placed_at=_dt(row["placed_at"]),  # type: ignore[arg-type]
             shipping_address=row["shipping_address"], items=tuple(items), carrier=row["carrier"],
             tracking_number=row["tracking_number"], tracking_url=row["tracking_url"],
             shipped_at=_dt(row["shipped_at"]), estimated_delivery=_d(row["estimated_delivery"]),
@@ -215,7 +219,8 @@ class SQLiteStore(StoreBackend):
     async def _refunds(db: aiosqlite.Connection, order_id: str) -> list[Refund]:
         rows = await (
             await db.execute(
-                "SELECT * FROM refunds WHERE order_id = ? ORDER BY created_at DESC, id DESC", (order_id,)
+                "SELECT * FROM refunds WHERE order_id = ? ORDER BY created_at DESC, id DESC",
+                (order_id,)
             )
         ).fetchall()
         return [
@@ -267,7 +272,8 @@ class SQLiteStore(StoreBackend):
             previous = row["status"]
             if previous not in CANCELLABLE:
                 raise InvalidOperation(f"order {order_id} is {previous}, cannot cancel")
-            # Conditional on the status just read: a parcel that ships in between is never cancelled.
+            # Conditional on the status just read: a parcel that ships in between is never
+            # cancelled.
             cur = await db.execute(
                 "UPDATE orders SET status = 'cancelled', cancelled_at = ?, updated_at = ?"
                 " WHERE id = ? AND status = ? RETURNING id",
@@ -278,8 +284,8 @@ class SQLiteStore(StoreBackend):
             paid = previous == "paid"  # pending orders were never charged: nothing to refund
             if paid:
                 await db.execute(
-                    "INSERT INTO refunds (order_id, amount_cents, currency, method, status, created_at)"
-                    " VALUES (?, ?, ?, ?, 'pending', ?)",
+                    "INSERT INTO refunds (order_id, amount_cents, currency, method, status, "
+                    "created_at) VALUES (?, ?, ?, ?, 'pending', ?)",
                     (order_id, row["total_cents"], row["currency"], row["payment_method"], now),
                 )
             await self._event(db, order_id, "cancelled", reason=reason, refund=paid)

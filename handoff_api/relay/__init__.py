@@ -42,7 +42,10 @@ _EXTRA_FACTORIES: dict[str, RelayFactory] = {}
 
 
 def register_relay(channel: str, factory: RelayFactory) -> None:
-    """Register (or replace) the factory for ``channel`` process-wide; wins over ``RELAY_MODULES``."""
+    """Register (or replace) the factory for ``channel`` process-wide.
+
+    It wins over ``RELAY_MODULES``.
+    """
     _EXTRA_FACTORIES[channel] = factory
 
 

@@ -1,10 +1,10 @@
 """The interface every channel relay implements.
 
 While a person has the conversation, the agent's replies must reach the shopper on the channel the
-shopper is using (web widget, WhatsApp, Messenger). The handoff API does not know the details of each
-channel; it hands a :class:`RelayTarget` and the text to the relay registered for that channel and
-reports the :class:`DeliveryResult` to the agent console (a refused delivery becomes a 409 with the
-reason, e.g. WhatsApp's 24-hour customer-service window has closed).
+shopper is using (web widget, WhatsApp, Messenger). The handoff API does not know the details of
+each channel; it hands a :class:`RelayTarget` and the text to the relay registered for that channel
+and reports the :class:`DeliveryResult` to the agent console (a refused delivery becomes a 409 with
+the reason, e.g. WhatsApp's 24-hour customer-service window has closed).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ class RelayTarget:
     """Where a reply goes: the shopper's conversation on its own channel.
 
     ``conversation_id`` is Rasa's sender id (for WhatsApp the shopper's phone number, for Messenger
-    the page-scoped id). ``last_shopper_message_at`` (timezone-aware UTC, or ``None`` if unknown) lets
-    channels with a messaging window (WhatsApp 24 h, Messenger 24 h) refuse before calling the API.
+    the page-scoped id). ``last_shopper_message_at`` (timezone-aware UTC, or ``None`` if unknown)
+    lets channels with a messaging window (WhatsApp 24 h, Messenger 24 h) refuse before calling the
+    API.
     """
 
     conversation_id: str
@@ -38,7 +39,10 @@ class RelayTarget:
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """Outcome of one delivery. ``reason`` says why a delivery was refused, in words for the agent."""
+    """Outcome of one delivery.
+
+    ``reason`` says why a delivery was refused, in words for the agent.
+    """
 
     ok: bool
     reason: str | None = None

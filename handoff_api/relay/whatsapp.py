@@ -97,7 +97,8 @@ class GraphClient:
         logger.warning("%s relay HTTP %s code=%s: %s", label.lower(), response.status_code, code,
                        message)
         if code in window_codes:
-            return DeliveryResult.refused(f"{window_closed}: {label} refused it ({code}: {message})")
+            return DeliveryResult.refused(
+                f"{window_closed}: {label} refused it ({code}: {message})")
         return DeliveryResult.refused(
             f"{label.lower()}_error: HTTP {response.status_code} ({code}: {message})",
             retryable=response.status_code >= 500 or response.status_code == 429)

@@ -35,7 +35,8 @@ def login(body: LoginIn, response: Response, session: SessionDep, services: Serv
 @router.post("/auth/logout")
 def logout(request: Request, response: Response, agent: CurrentAgent, session: SessionDep) -> dict:
     header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE_NAME)
+    token = (header[7:].strip() if header.lower().startswith("bearer ")
+             else request.cookies.get(COOKIE_NAME))
     if token:
         revoke_token(session, token)
         session.commit()
@@ -52,7 +53,8 @@ def me(agent: CurrentAgent, session: SessionDep, services: ServicesDep) -> dict:
 @router.get("/agents")
 def list_agents(agent: CurrentAgent, session: SessionDep) -> list[dict]:
     """Colleagues one can transfer to."""
-    return [agent_view(a) for a in session.scalars(select(Agent).where(Agent.active).order_by(Agent.name))]
+    agents = session.scalars(select(Agent).where(Agent.active).order_by(Agent.name))
+    return [agent_view(a) for a in agents]
 
 
 @router.get("/queue")
@@ -61,7 +63,8 @@ def queue(agent: CurrentAgent, session: SessionDep) -> dict:
     for a supervisor)."""
     names = dict(session.execute(select(Agent.id, Agent.name)).all())
     queued = session.scalars(select(Handoff).where(Handoff.status == "queued")
-                             .order_by(Handoff.priority.desc(), Handoff.created_at, Handoff.id)).all()
+                             .order_by(Handoff.priority.desc(), Handoff.created_at,
+                                       Handoff.id)).all()
     mine = select(Handoff).where(Handoff.status == "assigned").order_by(Handoff.assigned_at)
     if agent.role != "supervisor":
         mine = mine.where(Handoff.agent_id == agent.id)
@@ -73,7 +76,8 @@ def queue(agent: CurrentAgent, session: SessionDep) -> dict:
 
 
 @router.get("/canned-replies")
-def canned_replies(agent: CurrentAgent, services: ServicesDep, lang: Literal["es", "en"] = "es") -> list[dict]:
+def canned_replies(agent: CurrentAgent, services: ServicesDep,
+                   lang: Literal["es", "en"] = "es") -> list[dict]:
     return [{**r, "text": r["text"].replace("{agent}", agent.name)} for r in services.canned[lang]]
 
 

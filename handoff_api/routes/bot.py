@@ -53,7 +53,8 @@ def post_handoff(packet: HandoffPacket, response: Response, session: SessionDep,
         response.status_code = 200
     else:
         services.broker.publish(CONSOLE_TOPIC, "handoff_created", handoff_summary(handoff))
-    return queue_status(session, handoff, services.hours, services.settings.default_handling_seconds,
+    return queue_status(session, handoff, services.hours,
+                        services.settings.default_handling_seconds,
                         services.settings.agent_capacity)
 
 
@@ -63,7 +64,8 @@ def get_open_handoff(conversation_id: str, session: SessionDep, services: Servic
     if handoff is None:
         raise HTTPException(404, f"No open handoff for conversation {conversation_id}")
     status = queue_status(session, handoff, services.hours,
-                          services.settings.default_handling_seconds, services.settings.agent_capacity)
+                          services.settings.default_handling_seconds,
+                          services.settings.agent_capacity)
     return {**handoff_summary(handoff), **status}
 
 
@@ -100,7 +102,8 @@ def post_shopper_message(conversation_id: str, body: ShopperMessageIn, response:
         return {**message_view(existing), "handoff_id": existing.handoff_id, "duplicate": True}
     view = message_view(message)
     services.broker.publish(CONSOLE_TOPIC, "message", {"handoff_id": handoff.id,
-                                                        "agent_id": handoff.agent_id, "message": view})
+                                                        "agent_id": handoff.agent_id,
+                                                       "message": view})
     return {**view, "handoff_id": handoff.id, "duplicate": False}
 
 

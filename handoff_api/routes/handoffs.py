@@ -45,7 +45,8 @@ def get_detail(handoff_id: int, agent: CurrentAgent, session: SessionDep) -> dic
     """Everything the bot knew (the packet) plus the live messages, notes and events."""
     h = get_handoff(session, handoff_id)
     holder = session.get(Agent, h.agent_id) if h.agent_id else None
-    messages = session.scalars(select(Message).where(Message.handoff_id == h.id).order_by(Message.id))
+    messages = session.scalars(select(Message).where(Message.handoff_id == h.id)
+                               .order_by(Message.id))
     notes = session.scalars(select(Note).where(Note.handoff_id == h.id).order_by(Note.id))
     events = session.scalars(select(HandoffEvent).where(HandoffEvent.handoff_id == h.id)
                              .order_by(HandoffEvent.id))
@@ -63,7 +64,10 @@ def get_detail(handoff_id: int, agent: CurrentAgent, session: SessionDep) -> dic
 @router.post("/claim-next", response_model=None)
 def post_claim_next(agent: CurrentAgent, session: SessionDep, services: ServicesDep,
                     response: Response) -> dict | None:
-    """Take the most urgent waiting conversation; 204 when none is waiting or you are at capacity."""
+    """Take the most urgent waiting conversation.
+
+    204 when none is waiting or you are at capacity.
+    """
     handoff = claim_next(session, agent, services.settings.agent_capacity)
     session.commit()
     if handoff is None:
@@ -74,7 +78,8 @@ def post_claim_next(agent: CurrentAgent, session: SessionDep, services: Services
 
 
 @router.post("/{handoff_id}/claim")
-def post_claim(handoff_id: int, agent: CurrentAgent, session: SessionDep, services: ServicesDep) -> dict:
+def post_claim(handoff_id: int, agent: CurrentAgent, session: SessionDep,
+               services: ServicesDep) -> dict:
     before = get_handoff(session, handoff_id).status
     session.rollback()
     handoff = claim(session, handoff_id, agent, services.settings.agent_capacity)
@@ -107,7 +112,8 @@ def post_agent_message(handoff_id: int, body: AgentMessageIn, agent: CurrentAgen
     check_size(body.text, services.settings.max_message_bytes)
     handoff = get_handoff(session, handoff_id)
     if handoff.status != "assigned":
-        raise Conflict(f"Handoff {handoff_id} is {handoff.status}; replies need an assigned handoff")
+        raise Conflict(f"Handoff {handoff_id} is {handoff.status}; "
+                       "replies need an assigned handoff")
     _check_holder(handoff, agent)
     message_id = body.client_id or f"agent-{uuid.uuid4().hex}"
     existing = session.scalar(select(Message).where(
@@ -146,9 +152,11 @@ def post_agent_message(handoff_id: int, body: AgentMessageIn, agent: CurrentAgen
     session.commit()
     view = message_view(message)
     services.broker.publish(CONSOLE_TOPIC, "message", {"handoff_id": handoff.id,
-                                                        "agent_id": handoff.agent_id, "message": view})
+                                                        "agent_id": handoff.agent_id,
+                                                       "message": view})
     if not result.ok:
-        raise HTTPException(409, f"Not delivered to the shopper on {handoff.channel}: {result.reason}")
+        raise HTTPException(409,
+                            f"Not delivered to the shopper on {handoff.channel}: {result.reason}")
     return view
 
 
@@ -162,7 +170,8 @@ def post_note(handoff_id: int, body: NoteIn, agent: CurrentAgent, session: Sessi
     session.flush()
     record_event(session, handoff.id, "note", agent_id=agent.id, data={"note_id": note.id})
     session.commit()
-    services.broker.publish(CONSOLE_TOPIC, "note", {"handoff_id": handoff.id, "note": note_view(note)})
+    services.broker.publish(CONSOLE_TOPIC, "note",
+                            {"handoff_id": handoff.id, "note": note_view(note)})
     return note_view(note)
 
 

@@ -69,7 +69,8 @@ def _web_conversation(conversation_id: str) -> None:
 
 
 @router.get("/widget/{conversation_id}/stream")
-def widget_stream(conversation_id: str, request: Request, services: ServicesDep) -> EventSourceResponse:
+def widget_stream(conversation_id: str, request: Request,
+                  services: ServicesDep) -> EventSourceResponse:
     _web_conversation(conversation_id)
     return EventSourceResponse(_events(request, services, widget_topic(conversation_id)),
                                ping=PING_SECONDS)
@@ -77,8 +78,12 @@ def widget_stream(conversation_id: str, request: Request, services: ServicesDep)
 
 @router.get("/widget/{conversation_id}/messages")
 def widget_messages(conversation_id: str, session: SessionDep,
-                    after: int = Query(default=0, ge=0), limit: int = Query(default=100, ge=1, le=500)) -> dict:
-    """Agent messages delivered to this conversation with id > ``after`` (replay after reconnect)."""
+                    after: int = Query(default=0, ge=0),
+                    limit: int = Query(default=100, ge=1, le=500)) -> dict:
+    """Agent messages delivered to this conversation with id > ``after``.
+
+    Used to replay after a reconnect.
+    """
     _web_conversation(conversation_id)
     rows = session.scalars(
         select(Message).join(Handoff, Handoff.id == Message.handoff_id)

@@ -1,4 +1,6 @@
-"""Shared fixtures for action tests (app env): a seeded temporary SQLite store and rasa-sdk trackers.
+"""Shared fixtures for action tests (app env).
+
+A seeded temporary SQLite store and rasa-sdk trackers.
 
 Generic on purpose so every action module's tests can use them:
 

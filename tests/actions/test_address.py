@@ -6,12 +6,14 @@ from actions.address import ActionChangeAddress, clean_address
 
 
 def demo(demo_orders, scenario, language="es", market=None):
-    return next(o for o in demo_orders if o.scenario == scenario and o.customer["language"] == language
+    return next(o for o in demo_orders
+                if o.scenario == scenario and o.customer["language"] == language
                 and (market is None or o.customer["market"] == market))
 
 
 def verified(o, **extra):
-    return {"order_id": o.id, "verified_order_id": o.id, "language": o.customer["language"], **extra}
+    return {"order_id": o.id, "verified_order_id": o.id, "language": o.customer["language"],
+            **extra}
 
 
 def test_clean_address():

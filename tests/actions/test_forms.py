@@ -21,12 +21,14 @@ LOCKED = "utter_verification_failed_offer_human"
 
 
 def demo(demo_orders, scenario, language="es", market=None):
-    return next(o for o in demo_orders if o.scenario == scenario and o.customer["language"] == language
+    return next(o for o in demo_orders
+                if o.scenario == scenario and o.customer["language"] == language
                 and (market is None or o.customer["market"] == market))
 
 
 def last_requested(events):
-    values = [e["value"] for e in events if e.get("event") == "slot" and e["name"] == "requested_slot"]
+    values = [e["value"] for e in events
+              if e.get("event") == "slot" and e["name"] == "requested_slot"]
     return values[-1] if values else "<unset>"
 
 
@@ -46,14 +48,15 @@ def test_normalize_contact(text, expected):
 
 
 def test_contact_matches_email_case_insensitive_and_phone_last_nine():
-    class O:
+    class Contact:
         email = "Lucia.Martin@example.com"
         phone = "+34 612 345 678"
 
-    assert contact_matches(O, "lucia.martin@EXAMPLE.com")
-    assert contact_matches(O, "612 345 678") and contact_matches(O, "0034612345678")
-    assert not contact_matches(O, "612 345 679") and not contact_matches(O, "other@example.com")
-    assert not contact_matches(O, "345 678")
+    assert contact_matches(Contact, "lucia.martin@EXAMPLE.com")
+    assert contact_matches(Contact, "612 345 678") and contact_matches(Contact, "0034612345678")
+    assert not contact_matches(Contact, "612 345 679") and not contact_matches(Contact,
+                                                                               "other@example.com")
+    assert not contact_matches(Contact, "345 678")
 
 
 def test_is_locked():
@@ -76,7 +79,8 @@ async def test_text_without_an_order_number_is_explained(store_db, make_tracker,
     assert slots_of(events)["order_id"] is None and "AT123456" in said(dispatcher)
 
 
-async def test_order_and_matching_email_verify_and_finish_the_form(store_db, demo_orders, make_tracker,
+async def test_order_and_matching_email_verify_and_finish_the_form(store_db, demo_orders,
+                                                                   make_tracker,
                                                                    dispatcher, domain, slots_of):
     o = demo(demo_orders, "high_amount")  # VIP customer
     raw = "#" + o.id[2:]
@@ -90,7 +94,8 @@ async def test_order_and_matching_email_verify_and_finish_the_form(store_db, dem
     assert last_requested(events) is None
 
 
-async def test_phone_last_nine_digits_verify(store_db, demo_orders, make_tracker, dispatcher, domain,
+async def test_phone_last_nine_digits_verify(store_db, demo_orders, make_tracker, dispatcher,
+                                             domain,
                                              slots_of):
     o = demo(demo_orders, "in_transit", market="AR")
     local = o.customer["phone"].replace("+54 9 ", "")
@@ -99,7 +104,8 @@ async def test_phone_last_nine_digits_verify(store_db, demo_orders, make_tracker
     assert slots_of(events)["verified_order_id"] == o.id
 
 
-async def test_mismatch_counts_and_asks_again(store_db, demo_orders, make_tracker, dispatcher, domain,
+async def test_mismatch_counts_and_asks_again(store_db, demo_orders, make_tracker, dispatcher,
+                                              domain,
                                               said, slots_of):
     o = demo(demo_orders, "in_transit")
     events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
@@ -166,12 +172,14 @@ async def test_store_down_stops_the_form_politely(tmp_path, monkeypatch, make_tr
     finally:
         get_store.cache_clear()
     assert slots_of(events)["handoff_reason"] == "backend_error" and last_requested(events) is None
-    assert "can't reach the order system" in said(dispatcher) and "Traceback" not in said(dispatcher)
+    assert "can't reach the order system" in said(dispatcher)
+    assert "Traceback" not in said(dispatcher)
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/human_handoff"
     assert "store backend error" in caplog.text
 
 
-async def test_slow_store_is_a_backend_error(store_db, monkeypatch, make_tracker, dispatcher, domain,
+async def test_slow_store_is_a_backend_error(store_db, monkeypatch, make_tracker, dispatcher,
+                                             domain,
                                              slots_of):
     monkeypatch.setattr("actions.forms.get_store",
                         lambda: SQLiteStore(store_db, timeout=0.05, simulated_latency=0.5))
@@ -190,7 +198,8 @@ async def test_cancel_form_skips_confirmation_when_cancelling_is_impossible(
     assert slots_of(events)["cancel_confirm"] is False and last_requested(events) is None
 
 
-@pytest.mark.parametrize("value, expected", [(True, True), (False, False), ("true", True), ("x", None)])
+@pytest.mark.parametrize("value, expected",
+                         [(True, True), (False, False), ("true", True), ("x", None)])
 async def test_cancel_confirm(value, expected, store_db, make_tracker, dispatcher, domain):
     form = ValidateCancelOrderForm()
     tracker = make_tracker({"cancel_confirm": value})
@@ -213,7 +222,8 @@ async def test_return_form_skips_questions_outside_the_window(store_db, demo_ord
                                                               dispatcher, domain, slots_of):
     o = demo(demo_orders, "window_expired", language="en")
     events = await run(ValidateReturnForm(), make_tracker, dispatcher, domain,
-                       {"order_id": o.id, "customer_contact": o.customer["email"], "language": "en"},
+                       {"order_id": o.id, "customer_contact": o.customer["email"],
+                        "language": "en"},
                        ["customer_contact"])
     slots = slots_of(events)
     assert (slots["return_item"], slots["return_reason"]) == ("-", "-")
@@ -236,7 +246,8 @@ async def test_return_item_matching(said_item, expected, store_db, demo_orders, 
         assert "1. Botines" in dispatcher.messages[-1]["text"]
 
 
-async def test_return_item_needs_verification(store_db, demo_orders, make_tracker, dispatcher, domain):
+async def test_return_item_needs_verification(store_db, demo_orders, make_tracker, dispatcher,
+                                              domain):
     o = demo(demo_orders, "return_window")
     tracker = make_tracker({"order_id": o.id})
     assert await ValidateReturnForm().validate_return_item("todo", dispatcher, tracker, domain) == \
@@ -277,8 +288,10 @@ slots:
   customer_vip: {type: bool, influence_conversation: false, mappings: [{type: custom}]}
   handoff_reason: {type: text, influence_conversation: false, mappings: [{type: custom}]}
   cancel_confirm: {type: bool, mappings: [
-    {type: from_intent, intent: affirm, value: true, conditions: [{active_loop: cancel_order_form}]},
-    {type: from_intent, intent: deny, value: false, conditions: [{active_loop: cancel_order_form}]}]}
+    {type: from_intent, intent: affirm, value: true,
+     conditions: [{active_loop: cancel_order_form}]},
+    {type: from_intent, intent: deny, value: false,
+     conditions: [{active_loop: cancel_order_form}]}]}
 forms:
   cancel_order_form: {required_slots: [order_id, customer_contact, cancel_confirm]}
 responses:
@@ -309,15 +322,18 @@ async def turn(tracker, text, intent, entities):
     out = CollectingOutputChannel()
     ents = [{"entity": e, "value": v, "start": 0, "end": 1} for e, v in entities]
     tracker.update(UserUttered(text, {"name": intent, "confidence": 1.0}, ents), domain)
-    tracker.update_with_events(await ActionExtractSlots(endpoint).run(out, nlg, tracker, domain), domain)
+    extracted = await ActionExtractSlots(endpoint).run(out, nlg, tracker, domain)
+    tracker.update_with_events(extracted, domain)
     events = await FormAction("cancel_order_form", endpoint).run(out, nlg, tracker, domain)
     tracker.update(ActionExecuted("cancel_order_form"), domain)
     tracker.update_with_events(events, domain)
     tracker.update(ActionExecuted("action_listen"), domain)
-    slots = {k: tracker.get_slot(k) for k in ("order_id", "verified_order_id", "verification_attempts",
-                                               "cancel_confirm", "handoff_reason", "requested_slot")}
+    slots = {k: tracker.get_slot(k)
+             for k in ("order_id", "verified_order_id", "verification_attempts",
+                       "cancel_confirm", "handoff_reason", "requested_slot")}
     said = [e.text for e in events if isinstance(e, BotUttered)]
-    print("TURN " + json.dumps({"active": tracker.active_loop_name, **slots, "said": said}), flush=True)
+    print("TURN " + json.dumps({"active": tracker.active_loop_name, **slots, "said": said}),
+          flush=True)
 
 async def main():
     for n, turns in enumerate(conversations):
@@ -351,7 +367,8 @@ def test_real_rasa_form_loop_verifies_locks_and_skips(tmp_path, store_db, demo_o
         port = sock.getsockname()[1]
     env = {**os.environ, "STORE_DATABASE": str(store_db)}
     server = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p",
-                               str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -367,19 +384,22 @@ def test_real_rasa_form_loop_verifies_locks_and_skips(tmp_path, store_db, demo_o
         (tmp_path / "run.py").write_text(RASA_SCRIPT)
         conversations = [
             [("cancelar el pedido 101003", "cancel_order", [("order_id", cancellable.id[2:])]),
-             *[(f"x{n}@example.com", "inform", [("email", f"x{n}@example.com")]) for n in range(3)]],
+             *[(f"x{n}@example.com", "inform",
+                [("email", f"x{n}@example.com")]) for n in range(3)]],
             [("cancelar pedido", "cancel_order", []), (f"at-{cancellable.id[2:]}", "inform", []),
              ("mi teléfono " + cancellable.customer["phone"][4:], "inform",
               [("phone", cancellable.customer["phone"][4:])]),
              ("sí", "affirm", [])],
         ]
-        result = subprocess.run([str(bot_python), str(tmp_path / "run.py"), str(tmp_path / "domain.yml"),
+        result = subprocess.run([str(bot_python), str(tmp_path / "run.py"),
+                                 str(tmp_path / "domain.yml"),
                                  f"http://127.0.0.1:{port}/webhook", json.dumps(conversations)],
                                 capture_output=True, text=True, timeout=240)
     finally:
         server.terminate()
         server.wait(timeout=10)
-    turns = [json.loads(line[5:]) for line in result.stdout.splitlines() if line.startswith("TURN ")]
+    turns = [json.loads(line[5:]) for line in result.stdout.splitlines()
+             if line.startswith("TURN ")]
     assert len(turns) == 8, result.stderr[-2000:]
     fail = turns[:4]
     assert fail[0]["order_id"] == cancellable.id and fail[0]["requested_slot"] == "customer_contact"
@@ -389,6 +409,7 @@ def test_real_rasa_form_loop_verifies_locks_and_skips(tmp_path, store_db, demo_o
     assert fail[3]["said"] == ["LOCKED"]
     ok = turns[4:]
     assert ok[1]["order_id"] == cancellable.id  # normalised from "at-101003"
-    assert ok[2]["verified_order_id"] == cancellable.id and ok[2]["requested_slot"] == "cancel_confirm"
+    assert ok[2]["verified_order_id"] == cancellable.id
+    assert ok[2]["requested_slot"] == "cancel_confirm"
     assert ok[2]["said"][-1] == "ASK cancel_confirm"
     assert ok[3]["active"] is None and ok[3]["cancel_confirm"] is True

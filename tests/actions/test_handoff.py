@@ -74,7 +74,8 @@ def slots_set(events: list[dict[str, Any]]) -> dict[str, Any]:
 async def test_handoff_sends_everything_and_pauses(tmp_path):
     app = make_app(tmp_path)
     dispatcher = CollectingDispatcher()
-    events = await ActionHandoff(client_for(app)).run(dispatcher, tracker({"customer_vip": True}), {})
+    events = await ActionHandoff(client_for(app)).run(dispatcher, tracker({"customer_vip": True}),
+                                                      {})
     assert "pause" in event_names(events)
     slots = slots_set(events)
     assert slots["handoff_active"] is True and slots["handoff_reason"] == "asked"
@@ -148,7 +149,8 @@ async def test_handback_asks_rating_and_resumes_form():
     events = await ActionHandback().run(dispatcher, t, {})
     message = dispatcher.messages[0]
     assert "back with you" in message["text"]
-    assert [b["payload"] for b in message["buttons"]] == [f'/rate{{"rating":"{n}"}}' for n in range(1, 6)]
+    assert [b["payload"] for b in message["buttons"]] == [
+        f'/rate{{"rating":"{n}"}}' for n in range(1, 6)]
     assert events[-1] == {"event": "followup", "name": "order_status_form", "timestamp": None}
     assert slots_set(events)["handoff_active"] is False
 
@@ -166,13 +168,16 @@ async def test_handback_resolved_without_form_in_spanish():
 async def test_rating_and_comment_reach_the_api(tmp_path):
     app = make_app(tmp_path)
     client = client_for(app)
-    hid = slots_set(await ActionHandoff(client).run(CollectingDispatcher(), tracker(), {}))["handoff_id"]
+    hid = slots_set(await ActionHandoff(client).run(CollectingDispatcher(), tracker(),
+                                                    {}))["handoff_id"]
     events = await ActionStoreRating(client).run(
         CollectingDispatcher(), tracker({"rating": "4", "handoff_id": hid}, intent="rate"), {})
     assert slots_set(events)["rating"] == "4"
     assert stored(app).rating == 4
 
-    validated = await ValidateCsatForm().validate_csat_comment("  Muy amables  ", CollectingDispatcher(), tracker(), {})
+    validated = await ValidateCsatForm().validate_csat_comment("  Muy amables  ",
+                                                               CollectingDispatcher(), tracker(),
+                                                               {})
     assert validated == {"csat_comment": "Muy amables"}
     dispatcher = CollectingDispatcher()
     events = await ActionCsatThanks(client).run(
@@ -195,7 +200,8 @@ async def test_invalid_rating_asks_again():
 ])
 def test_when_text(offset_days, language, expected):
     now = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # Monday 07:00 in Madrid
-    assert when_text(now + timedelta(days=offset_days, hours=2), language, now=now).startswith(expected)
+    assert when_text(now + timedelta(days=offset_days, hours=2), language,
+                     now=now).startswith(expected)
 
 
 async def test_asking_again_while_an_agent_has_it(tmp_path):

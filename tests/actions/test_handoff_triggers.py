@@ -9,7 +9,8 @@ from actions.handoff_triggers import choose_reason, mentions_legal_or_fraud
 
 @pytest.mark.parametrize("text", [
     "Os voy a denunciar", "Ya he hablado con mi ABOGADO", "Esto es una estafa",
-    "voy a pedir un contracargo al banco", "Iré a la oficina de consumo", "pondré una queja en PROFECO",
+    "voy a pedir un contracargo al banco", "Iré a la oficina de consumo",
+    "pondré una queja en PROFECO",
     "hay un cargo no autorizado en mi tarjeta", "Esto es un fraude", "demandaré a la tienda",
     "I'm calling my lawyer", "I will sue you", "this is a scam", "I'll file a chargeback",
     "I'll report you to trading standards", "there is an unauthorized charge",
@@ -28,11 +29,16 @@ def test_ordinary_messages_are_not_legal(text):
 
 
 def test_reason_choice_prefers_the_most_urgent():
-    assert choose_reason(intent="human_handoff", texts=["quiero una persona"], slot_reason=None) == "asked"
-    assert choose_reason(intent="complaint", texts=["fatal servicio"], slot_reason=None) == "frustration"
-    assert choose_reason(intent="complaint", texts=["os denunciaré"], slot_reason=None) == "legal_or_fraud"
-    assert choose_reason(intent="affirm", texts=["sí"], slot_reason="repeated_fallback") == "repeated_fallback"
+    assert choose_reason(intent="human_handoff", texts=["quiero una persona"],
+                         slot_reason=None) == "asked"
+    assert choose_reason(intent="complaint", texts=["fatal servicio"],
+                         slot_reason=None) == "frustration"
+    assert choose_reason(intent="complaint", texts=["os denunciaré"],
+                         slot_reason=None) == "legal_or_fraud"
+    assert choose_reason(intent="affirm", texts=["sí"],
+                         slot_reason="repeated_fallback") == "repeated_fallback"
     assert choose_reason(intent="human_handoff", texts=["sí"],
                          slot_reason="verification_failed") == "verification_failed"
-    assert choose_reason(intent="complaint", texts=["harto"], slot_reason="repeated_fallback") == "frustration"
+    assert choose_reason(intent="complaint", texts=["harto"],
+                         slot_reason="repeated_fallback") == "frustration"
     assert choose_reason(intent="human_handoff", texts=["x"], slot_reason="made_up") == "asked"

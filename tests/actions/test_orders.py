@@ -13,7 +13,8 @@ FLOW = {"cancel_confirm", "return_item", "return_reason", "new_address"}
 
 
 def demo(demo_orders, scenario, language="es", market=None):
-    return next(o for o in demo_orders if o.scenario == scenario and o.customer["language"] == language
+    return next(o for o in demo_orders
+                if o.scenario == scenario and o.customer["language"] == language
                 and (market is None or o.customer["market"] == market))
 
 
@@ -34,7 +35,8 @@ async def test_status_shows_carrier_tracking_eta_and_masks_data(store_db, demo_o
     assert "***" in text
     slots = slots_of(events)
     assert FLOW <= set(slots) and all(slots[s] is None for s in FLOW)
-    assert "order_id" not in slots and "verified_order_id" not in slots  # kept for the next question
+    # kept for the next question
+    assert "order_id" not in slots and "verified_order_id" not in slots
 
 
 async def test_status_in_english_with_delivery_date(store_db, demo_orders, make_tracker, dispatcher,
@@ -45,7 +47,8 @@ async def test_status_in_english_with_delivery_date(store_db, demo_orders, make_
     assert "delivered" in text and "Delivered on" in text and "Total: $262.00" in text
 
 
-async def test_nothing_is_shown_without_verification(store_db, demo_orders, make_tracker, dispatcher,
+async def test_nothing_is_shown_without_verification(store_db, demo_orders, make_tracker,
+                                                     dispatcher,
                                                      domain, said):
     o = demo(demo_orders, "in_transit")
     tracker = make_tracker({"order_id": o.id, "verified_order_id": "AT101002"})
@@ -68,7 +71,8 @@ async def test_backend_down_gives_polite_message_and_human_offer(tmp_path, monke
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/human_handoff"
 
 
-async def test_unexpected_error_is_not_a_stack_trace(store_db, demo_orders, monkeypatch, make_tracker,
+async def test_unexpected_error_is_not_a_stack_trace(store_db, demo_orders, monkeypatch,
+                                                     make_tracker,
                                                      dispatcher, domain, said, slots_of, caplog):
     async def boom(self, order_id):
         raise RuntimeError("driver exploded")
@@ -83,7 +87,8 @@ async def test_unexpected_error_is_not_a_stack_trace(store_db, demo_orders, monk
 async def test_cancel_paid_order_confirms_from_backend_with_refund_timeline(
         store_db, store, demo_orders, make_tracker, dispatcher, domain, said):
     o = demo(demo_orders, "cancellable")
-    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)), domain)
+    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)),
+                                  domain)
     assert (await store.get_order(o.id)).status == OrderStatus.CANCELLED
     text = said(dispatcher)
     assert "está cancelado" in text and "139,80 €" in text and "días hábiles" in text
@@ -92,7 +97,8 @@ async def test_cancel_paid_order_confirms_from_backend_with_refund_timeline(
 async def test_cancel_unpaid_order_says_nothing_was_charged(store_db, demo_orders, make_tracker,
                                                             dispatcher, domain, said):
     o = demo(demo_orders, "pending", market="MX")
-    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)), domain)
+    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)),
+                                  domain)
     assert "No se te llegó a cobrar" in said(dispatcher)
 
 
@@ -103,7 +109,8 @@ async def test_cancel_cash_on_delivery_order_says_nothing_was_charged(store_db, 
     o = demo(demo_orders, "cancellable", market="CO")
     with sqlite3.connect(store_db) as con:
         con.execute("UPDATE orders SET payment_method = 'cash_on_delivery' WHERE id = ?", (o.id,))
-    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)), domain)
+    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)),
+                                  domain)
     assert "No se te llegó a cobrar" in said(dispatcher) and "reembolso" not in said(dispatcher)
 
 
@@ -112,17 +119,20 @@ async def test_cancel_refund_uses_the_article_card_timeline(store_db, demo_order
     o = demo(demo_orders, "cancellable", language="en")
     with sqlite3.connect(store_db) as con:
         con.execute("UPDATE orders SET payment_method = 'card' WHERE id = ?", (o.id,))
-    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)), domain)
+    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)),
+                                  domain)
     assert "3-5 business days" in said(dispatcher)
 
 
 async def test_cancel_unpaid_order_above_threshold_goes_to_an_agent(store_db, demo_orders,
-                                                                    make_tracker, dispatcher, domain,
+                                                                    make_tracker, dispatcher,
+                                                                    domain,
                                                                     slots_of):
     o = demo(demo_orders, "high_amount", market="ES")
     with sqlite3.connect(store_db) as con:
         con.execute("UPDATE orders SET status = 'pending' WHERE id = ?", (o.id,))
-    events = await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)),
+    events = await ActionCancelOrder().run(dispatcher,
+                                           make_tracker(verified(o, cancel_confirm=True)),
                                            domain)
     assert slots_of(events)["handoff_reason"] == "approval_required"
 
@@ -138,7 +148,8 @@ def test_high_amount_demo_orders_are_over_every_threshold(demo_orders):
 async def test_cancel_denied_changes_nothing(store_db, store, demo_orders, make_tracker, dispatcher,
                                              domain, said):
     o = demo(demo_orders, "cancellable", language="en")
-    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=False)), domain)
+    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=False)),
+                                  domain)
     assert (await store.get_order(o.id)).status == OrderStatus.PAID
     assert "won't cancel" in said(dispatcher)
 
@@ -146,7 +157,8 @@ async def test_cancel_denied_changes_nothing(store_db, store, demo_orders, make_
 async def test_cancel_shipped_order_offers_a_return(store_db, store, demo_orders, make_tracker,
                                                     dispatcher, domain, said):
     o = demo(demo_orders, "in_transit", language="en")
-    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)), domain)
+    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)),
+                                  domain)
     assert (await store.get_order(o.id)).status == OrderStatus.IN_TRANSIT
     assert "can't be cancelled" in said(dispatcher) and "return it" in said(dispatcher)
 
@@ -154,7 +166,8 @@ async def test_cancel_shipped_order_offers_a_return(store_db, store, demo_orders
 async def test_cancel_above_threshold_goes_to_an_agent(store_db, store, demo_orders, make_tracker,
                                                        dispatcher, domain, said, slots_of):
     o = demo(demo_orders, "high_amount", market="CO")
-    events = await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)),
+    events = await ActionCancelOrder().run(dispatcher,
+                                           make_tracker(verified(o, cancel_confirm=True)),
                                            domain)
     assert slots_of(events)["handoff_reason"] == "approval_required"
     assert {"event": "followup", "name": "action_handoff"}.items() <= next(
@@ -170,7 +183,8 @@ async def test_cancel_that_the_backend_does_not_show_is_not_confirmed(
 
     monkeypatch.setattr("actions.store.sqlite.SQLiteStore.cancel_order", silently_ignored)
     o = demo(demo_orders, "cancellable")
-    events = await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)),
+    events = await ActionCancelOrder().run(dispatcher,
+                                           make_tracker(verified(o, cancel_confirm=True)),
                                            domain)
     assert "no puedo confirmarla" in said(dispatcher) and "está cancelado" not in said(dispatcher)
     assert slots_of(events)["handoff_reason"] == "backend_error"
@@ -181,5 +195,6 @@ async def test_cancel_that_the_backend_does_not_show_is_not_confirmed(
 async def test_cancel_closed_orders_explains(scenario, phrase, store_db, demo_orders, make_tracker,
                                              dispatcher, domain, said):
     o = demo(demo_orders, scenario)
-    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)), domain)
+    await ActionCancelOrder().run(dispatcher, make_tracker(verified(o, cancel_confirm=True)),
+                                  domain)
     assert phrase in said(dispatcher)

@@ -63,7 +63,8 @@ def test_policy_file_overrides_one_market(tmp_path, monkeypatch):
         policy.load_policies.cache_clear()
 
 
-@pytest.mark.parametrize("days, allowed", [(0, True), (29, True), (30, True), (31, False), (60, False)])
+@pytest.mark.parametrize("days, allowed",
+                         [(0, True), (29, True), (30, True), (31, False), (60, False)])
 def test_return_window_counts_from_delivery(days, allowed):
     order = make_order(delivered_days_ago=days)
     decision = policy.check_return(order, [1], TODAY, ES)
@@ -94,7 +95,8 @@ def test_swimwear_is_returned_only_with_its_hygiene_seal():
                          "not_delivered_yet"), ("paid", "not_shipped"), ("pending", "not_shipped"),
                          ("cancelled", "closed"), ("refunded", "closed")])
 def test_only_delivered_orders_are_returned(status, code):
-    decision = policy.check_return(make_order(status=status, delivered_days_ago=None), [1], TODAY, ES)
+    decision = policy.check_return(make_order(status=status, delivered_days_ago=None), [1], TODAY,
+                                   ES)
     assert (decision.allowed, decision.code) == (False, code)
 
 
@@ -136,7 +138,8 @@ def test_agent_review_thresholds_match_the_refund_times_article(market, threshol
 def test_refund_above_threshold_needs_an_agent():
     watch = OrderItem(4, "AC-2", "Reloj", "accessories", None, 1, 590_00)
     decision = policy.check_return(make_order(items=(watch,)), [4], TODAY, ES)
-    assert (decision.allowed, decision.code, decision.needs_agent) == (False, "approval_required", True)
+    assert (decision.allowed, decision.code, decision.needs_agent) == (False, "approval_required",
+                                                                       True)
     coat = OrderItem(5, "AP-1", "Abrigo", "apparel", "M", 1, 420_00)
     assert policy.check_return(make_order(items=(coat,)), [5], TODAY, ES).allowed  # under €500
 
@@ -215,7 +218,8 @@ def test_holiday_extension_follows_the_order_date_not_the_delivery_date():
     # Bought 31 Dec (inside), delivered 5 Jan: 30 days from delivery is later than 15 Jan.
     new_year = make_order(placed=date(2026, 12, 31), delivered_on=date(2027, 1, 5))
     decision = policy.check_return(new_year, [1], date(2027, 2, 4), ES)
-    assert (decision.allowed, decision.deadline, decision.holiday) == (True, date(2027, 2, 4), False)
+    assert (decision.allowed, decision.deadline, decision.holiday) == (True, date(2027, 2, 4),
+                                                                       False)
     # Bought 20 Dec, delivered 22 Dec: 21 Jan beats 15 Jan ("if that is later").
     late_dec = make_order(placed=date(2026, 12, 20), delivered_on=date(2026, 12, 22))
     assert policy.return_deadline(late_dec, ES) == date(2027, 1, 21)
@@ -227,7 +231,8 @@ def test_holiday_extension_can_be_switched_off_per_market(tmp_path, monkeypatch)
     monkeypatch.setenv("ATIENDE_POLICY_FILE", str(path))
     policy.load_policies.cache_clear()
     try:
-        assert policy.holiday_return_deadline(date(2026, 11, 27), policy.market_policy("US")) is None
+        assert policy.holiday_return_deadline(date(2026, 11, 27),
+                                              policy.market_policy("US")) is None
         assert policy.holiday_return_deadline(date(2026, 11, 27), policy.market_policy("ES"))
     finally:
         monkeypatch.delenv("ATIENDE_POLICY_FILE")

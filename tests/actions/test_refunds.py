@@ -9,7 +9,8 @@ from actions.refunds import ActionRefundStatus
 
 
 def demo(demo_orders, scenario, language="es", market=None):
-    return next(o for o in demo_orders if o.scenario == scenario and o.customer["language"] == language
+    return next(o for o in demo_orders
+                if o.scenario == scenario and o.customer["language"] == language
                 and (market is None or o.customer["market"] == market))
 
 
@@ -17,13 +18,15 @@ def verified(o):
     return {"order_id": o.id, "verified_order_id": o.id, "language": o.customer["language"]}
 
 
-async def test_completed_refund_with_date(store_db, demo_orders, make_tracker, dispatcher, domain, said):
+async def test_completed_refund_with_date(store_db, demo_orders, make_tracker, dispatcher, domain,
+                                          said):
     o = demo(demo_orders, "refunded")
     await ActionRefundStatus().run(dispatcher, make_tracker(verified(o)), domain)
     assert "se completó el" in said(dispatcher) and "59,90 €" in said(dispatcher)
 
 
-async def test_processing_refund_gives_expected_date(store_db, demo_orders, make_tracker, dispatcher,
+async def test_processing_refund_gives_expected_date(store_db, demo_orders, make_tracker,
+                                                     dispatcher,
                                                      domain, said):
     o = demo(demo_orders, "returned", language="en")
     await ActionRefundStatus().run(dispatcher, make_tracker(verified(o)), domain)
@@ -31,7 +34,8 @@ async def test_processing_refund_gives_expected_date(store_db, demo_orders, make
     assert "processing" in text and "business days" in text and "by" in text
 
 
-async def test_overdue_refund_offers_a_human(store_db, demo_orders, make_tracker, dispatcher, domain,
+async def test_overdue_refund_offers_a_human(store_db, demo_orders, make_tracker, dispatcher,
+                                             domain,
                                              said):
     o = demo(demo_orders, "returned", market="MX")
     old = (datetime.now(UTC) - timedelta(days=40)).isoformat()
@@ -42,7 +46,8 @@ async def test_overdue_refund_offers_a_human(store_db, demo_orders, make_tracker
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/human_handoff"
 
 
-async def test_refund_created_by_cancellation_is_reported(store_db, store, demo_orders, make_tracker,
+async def test_refund_created_by_cancellation_is_reported(store_db, store, demo_orders,
+                                                          make_tracker,
                                                           dispatcher, domain, said):
     o = demo(demo_orders, "cancellable", market="CO")
     await store.cancel_order(o.id)
@@ -50,7 +55,8 @@ async def test_refund_created_by_cancellation_is_reported(store_db, store, demo_
     assert "pendiente" in said(dispatcher) and "COP" in said(dispatcher)
 
 
-async def test_open_return_without_refund_explains_next_step(store_db, store, demo_orders, make_tracker,
+async def test_open_return_without_refund_explains_next_step(store_db, store, demo_orders,
+                                                             make_tracker,
                                                              dispatcher, domain, said):
     o = demo(demo_orders, "return_window")
     rma = await store.create_return(o.id, item_ids=[o.items[2]["id"]], reason="x", refund_cents=100)

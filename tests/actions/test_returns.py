@@ -11,15 +11,18 @@ from actions.store import get_store
 
 
 def demo(demo_orders, scenario, language="es", market=None):
-    return next(o for o in demo_orders if o.scenario == scenario and o.customer["language"] == language
+    return next(o for o in demo_orders
+                if o.scenario == scenario and o.customer["language"] == language
                 and (market is None or o.customer["market"] == market))
 
 
 def verified(o, **extra):
-    return {"order_id": o.id, "verified_order_id": o.id, "language": o.customer["language"], **extra}
+    return {"order_id": o.id, "verified_order_id": o.id, "language": o.customer["language"],
+            **extra}
 
 
-async def test_refund_return_gives_rma_label_and_next_steps(store_db, store, demo_orders, make_tracker,
+async def test_refund_return_gives_rma_label_and_next_steps(store_db, store, demo_orders,
+                                                            make_tracker,
                                                             dispatcher, domain, said, slots_of):
     o = demo(demo_orders, "return_window")
     tracker = make_tracker(verified(o, return_item="Vestido de lino Mediterráneo",
@@ -64,7 +67,8 @@ async def test_underwear_is_not_returnable(store_db, store, demo_orders, make_tr
                                            domain, said):
     o = demo(demo_orders, "return_window", market="MX")
     with sqlite3.connect(store_db) as con:
-        con.execute("UPDATE order_items SET category = 'underwear' WHERE id = ?", (o.items[1]["id"],))
+        con.execute("UPDATE order_items SET category = 'underwear' WHERE id = ?",
+                    (o.items[1]["id"],))
     tracker = make_tracker(verified(o, return_item="Bañador Marea", return_reason="no me gusta"))
     await ActionCreateReturn().run(dispatcher, tracker, domain)
     assert (await store.get_order(o.id)).returns == ()
@@ -89,7 +93,8 @@ def _set_dates(path, order_id, placed: date, delivered: date) -> None:
                     (at(placed), at(delivered), order_id))
 
 
-async def test_holiday_purchase_returnable_until_15_january(store_db, store, demo_orders, monkeypatch,
+async def test_holiday_purchase_returnable_until_15_january(store_db, store, demo_orders,
+                                                            monkeypatch,
                                                             make_tracker, dispatcher, domain, said):
     o = demo(demo_orders, "return_window")
     _set_dates(store_db, o.id, date(2026, 11, 27), date(2026, 11, 30))
@@ -114,7 +119,8 @@ async def test_not_delivered_holiday_order_mentions_15_january(store_db, demo_or
                                                                dispatcher, domain, said):
     o = demo(demo_orders, "in_transit")
     with sqlite3.connect(store_db) as con:
-        con.execute("UPDATE orders SET placed_at = ? WHERE id = ?", ("2026-11-28T10:00:00+00:00", o.id))
+        con.execute("UPDATE orders SET placed_at = ? WHERE id = ?",
+                    ("2026-11-28T10:00:00+00:00", o.id))
     await ActionCreateReturn().run(dispatcher, make_tracker(verified(o, return_item="-")), domain)
     assert "todavía no se ha entregado" in said(dispatcher)
     assert "hasta el 15 de enero de 2027" in said(dispatcher)
@@ -164,7 +170,8 @@ async def test_return_not_visible_after_create_is_not_confirmed(store_db, demo_o
     assert slots_of(events)["handoff_reason"] == "backend_error"
 
 
-async def test_slow_backend_during_return(store_db, demo_orders, monkeypatch, make_tracker, dispatcher,
+async def test_slow_backend_during_return(store_db, demo_orders, monkeypatch, make_tracker,
+                                          dispatcher,
                                           domain, said, slots_of):
     monkeypatch.setenv("STORE_TIMEOUT_SECONDS", "0.05")
     get_store.cache_clear()

@@ -25,7 +25,8 @@ DOMAIN: dict[str, Any] = {
                 {"type": "from_entity", "entity": "order_id"},
                 {
                     "type": "from_text",
-                    "conditions": [{"active_loop": "order_status_form", "requested_slot": "order_id"}],
+                    "conditions": [{"active_loop": "order_status_form",
+                                    "requested_slot": "order_id"}],
                 },
             ],
         },
@@ -57,7 +58,8 @@ async def _validate(tracker: Tracker) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("code", "expected"),
-    [("es", "es"), ("es-MX", "es"), ("EN_us", "en"), ("en", "en"), ("fr-FR", None), (None, None), (3, None)],
+    [("es", "es"), ("es-MX", "es"), ("EN_us", "en"), ("en", "en"), ("fr-FR", None), (None, None),
+     (3, None)],
 )
 def test_language_codes(code: Any, expected: str | None) -> None:
     assert language_from_code(code) == expected
@@ -111,7 +113,8 @@ async def test_session_start_takes_widget_language() -> None:
 
 
 async def test_session_start_without_metadata_keeps_carried_language() -> None:
-    events = await _start(_tracker({"language": "en", "order_id": "AT100234", "requested_slot": "x"}))
+    events = await _start(_tracker({"language": "en", "order_id": "AT100234",
+                                    "requested_slot": "x"}))
     assert SlotSet("language", "en") in events
     assert SlotSet("order_id", "AT100234") in events
     assert not any(e.get("name") == "requested_slot" for e in events if e["event"] == "slot")

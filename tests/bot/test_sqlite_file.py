@@ -21,7 +21,8 @@ def test_many_threads_opening_a_fresh_file_at_once_all_succeed(tmp_path: Path) -
         barrier = threading.Barrier(12)
         errors: list[BaseException] = []
 
-        def work(i: int) -> None:
+        def work(i: int, db: SQLiteFile, barrier: threading.Barrier,
+                 errors: list[BaseException]) -> None:
             barrier.wait()
             try:
                 with db.connect() as conn:
@@ -29,7 +30,7 @@ def test_many_threads_opening_a_fresh_file_at_once_all_succeed(tmp_path: Path) -
             except BaseException as exc:  # noqa: BLE001 - collected for the assertion
                 errors.append(exc)
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(12)]
+        threads = [threading.Thread(target=work, args=(i, db, barrier, errors)) for i in range(12)]
         for t in threads:
             t.start()
         for t in threads:

@@ -77,5 +77,5 @@ async def test_outage_is_journaled_and_written_back(store: DurableSQLTrackerStor
 async def test_outage_without_journal_is_an_error_not_an_empty_tracker(
         store: DurableSQLTrackerStore, tmp_path: Path) -> None:
     break_database(store, tmp_path)
-    with pytest.raises(Exception):
+    with pytest.raises(sa.exc.OperationalError):
         await store.retrieve("nobody")

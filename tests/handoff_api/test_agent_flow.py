@@ -33,7 +33,8 @@ def test_login_me_and_logout(app, client):
 
 def test_full_conversation_with_agent(client, team):
     hid = client.post("/api/handoffs", json=packet("c-1"), headers=BOT).json()["id"]
-    client.post("/api/conversations/c-1/messages", json={"message_id": "u1", "text": "¿Hola?"}, headers=BOT)
+    client.post("/api/conversations/c-1/messages", json={"message_id": "u1", "text": "¿Hola?"},
+                headers=BOT)
     leo = team["leo"]
 
     queue = client.get("/api/queue", headers=leo).json()
@@ -48,14 +49,16 @@ def test_full_conversation_with_agent(client, team):
     assert detail["packet"]["slots"]["order_id"] == "AT100234"  # everything the bot knew
     assert [m["text"] for m in detail["messages"]] == ["¿Hola?"]
 
-    reply = client.post(f"/api/handoffs/{hid}/messages", json={"text": "Hola Lucía, soy Leo."}, headers=leo)
+    reply = client.post(f"/api/handoffs/{hid}/messages", json={"text": "Hola Lucía, soy Leo."},
+                        headers=leo)
     assert reply.status_code == 201, reply.text
     assert reply.json()["delivery"] == "sent"
     replay = client.get("/api/widget/c-1/messages?after=0").json()["messages"]
     assert [m["text"] for m in replay] == ["Hola Lucía, soy Leo."]
     assert client.get(f"/api/widget/c-1/messages?after={replay[0]['id']}").json()["messages"] == []
 
-    note = client.post(f"/api/handoffs/{hid}/notes", json={"text": "Cliente pide descuento"}, headers=leo)
+    note = client.post(f"/api/handoffs/{hid}/notes", json={"text": "Cliente pide descuento"},
+                       headers=leo)
     assert note.status_code == 201
 
     resolved = client.post(f"/api/handoffs/{hid}/resolve", headers=leo)
@@ -74,9 +77,11 @@ def test_full_conversation_with_agent(client, team):
 def test_claim_conflicts_and_capacity(app, client, team):
     add_agent(app, "solo", capacity=1)
     solo = login(client, "solo")
-    ids = [client.post("/api/handoffs", json=packet(f"c-{i}"), headers=BOT).json()["id"] for i in range(3)]
+    ids = [client.post("/api/handoffs", json=packet(f"c-{i}"),
+                       headers=BOT).json()["id"] for i in range(3)]
     assert client.post(f"/api/handoffs/{ids[0]}/claim", headers=solo).status_code == 200
-    assert client.post(f"/api/handoffs/{ids[0]}/claim", headers=solo).status_code == 200  # idempotent
+    assert client.post(f"/api/handoffs/{ids[0]}/claim",
+                       headers=solo).status_code == 200  # idempotent
     taken = client.post(f"/api/handoffs/{ids[0]}/claim", headers=team["leo"])
     assert taken.status_code == 409 and "another agent" in taken.json()["detail"]
     full = client.post(f"/api/handoffs/{ids[1]}/claim", headers=solo)
@@ -84,7 +89,8 @@ def test_claim_conflicts_and_capacity(app, client, team):
     assert client.post("/api/handoffs/claim-next", headers=solo).status_code == 204
     assert client.post("/api/handoffs/9999/claim", headers=solo).status_code == 404
     # only the holder (or a supervisor) may reply or close
-    other = client.post(f"/api/handoffs/{ids[0]}/messages", json={"text": "hola"}, headers=team["leo"])
+    other = client.post(f"/api/handoffs/{ids[0]}/messages", json={"text": "hola"},
+                        headers=team["leo"])
     assert other.status_code == 409
     assert client.post(f"/api/handoffs/{ids[0]}/hand-back", headers=team["ana"]).status_code == 200
     queued = client.post(f"/api/handoffs/{ids[1]}/resolve", headers=team["leo"])
@@ -103,11 +109,15 @@ def test_claim_next_takes_priority_then_waiting_time(client, team):
 def test_transfer_moves_conversation(client, team):
     hid = client.post("/api/handoffs", json=packet("c-1"), headers=BOT).json()["id"]
     client.post(f"/api/handoffs/{hid}/claim", headers=team["leo"])
-    r = client.post(f"/api/handoffs/{hid}/transfer", json={"agent_username": "eva"}, headers=team["leo"])
+    r = client.post(f"/api/handoffs/{hid}/transfer", json={"agent_username": "eva"},
+                    headers=team["leo"])
     assert r.status_code == 200 and r.json()["agent_name"] == "Eva"
-    assert client.post(f"/api/handoffs/{hid}/messages", json={"text": "x"}, headers=team["leo"]).status_code == 409
-    assert client.post(f"/api/handoffs/{hid}/messages", json={"text": "Hola, soy Eva"}, headers=team["eva"]).status_code == 201
-    missing = client.post(f"/api/handoffs/{hid}/transfer", json={"agent_username": "zoe"}, headers=team["eva"])
+    assert client.post(f"/api/handoffs/{hid}/messages", json={"text": "x"},
+                       headers=team["leo"]).status_code == 409
+    assert client.post(f"/api/handoffs/{hid}/messages", json={"text": "Hola, soy Eva"},
+                       headers=team["eva"]).status_code == 201
+    missing = client.post(f"/api/handoffs/{hid}/transfer", json={"agent_username": "zoe"},
+                          headers=team["eva"])
     assert missing.status_code == 404
 
 
@@ -126,7 +136,8 @@ def test_refused_delivery_is_a_409_with_the_reason(database_url):
     with TestClient(app) as client:
         add_agent(app, "leo")
         leo = login(client, "leo")
-        hid = client.post("/api/handoffs", json=packet("34600111222", channel="whatsapp"), headers=BOT).json()["id"]
+        hid = client.post("/api/handoffs", json=packet("34600111222", channel="whatsapp"),
+                          headers=BOT).json()["id"]
         client.post(f"/api/handoffs/{hid}/claim", headers=leo)
         r = client.post(f"/api/handoffs/{hid}/messages", json={"text": "Hola"}, headers=leo)
         assert r.status_code == 409 and "24-hour" in r.json()["detail"]
@@ -136,7 +147,8 @@ def test_refused_delivery_is_a_409_with_the_reason(database_url):
 
 
 def test_unknown_channel_is_refused_clearly(client, team):
-    hid = client.post("/api/handoffs", json=packet("c-x", channel="telegram"), headers=BOT).json()["id"]
+    hid = client.post("/api/handoffs", json=packet("c-x", channel="telegram"),
+                      headers=BOT).json()["id"]
     client.post(f"/api/handoffs/{hid}/claim", headers=team["leo"])
     r = client.post(f"/api/handoffs/{hid}/messages", json={"text": "Hola"}, headers=team["leo"])
     assert r.status_code == 409 and "telegram" in r.json()["detail"]
@@ -145,8 +157,10 @@ def test_unknown_channel_is_refused_clearly(client, team):
 def test_agent_message_limits(client, team):
     hid = client.post("/api/handoffs", json=packet("c-1"), headers=BOT).json()["id"]
     client.post(f"/api/handoffs/{hid}/claim", headers=team["leo"])
-    assert client.post(f"/api/handoffs/{hid}/messages", json={"text": "a" * 4097}, headers=team["leo"]).status_code == 413
-    assert client.post(f"/api/handoffs/{hid}/messages", json={"text": ""}, headers=team["leo"]).status_code == 422
+    assert client.post(f"/api/handoffs/{hid}/messages", json={"text": "a" * 4097},
+                       headers=team["leo"]).status_code == 413
+    assert client.post(f"/api/handoffs/{hid}/messages", json={"text": ""},
+                       headers=team["leo"]).status_code == 422
 
 
 def test_canned_replies_and_metrics(client, team):

@@ -31,7 +31,8 @@ def test_vip_and_legal_reasons_jump_the_queue(client):
     vip = client.post("/api/handoffs", json=packet("vip", customer={"vip": True}), headers=BOT)
     assert vip.json()["position"] == 1
     assert legal.json()["position"] in (1, 2)
-    positions = {cid: client.get(f"/api/conversations/{cid}/handoff", headers=BOT).json()["position"]
+    positions = {cid: client.get(f"/api/conversations/{cid}/handoff",
+                                 headers=BOT).json()["position"]
                  for cid in ("plain", "legal", "vip")}
     assert positions == {"vip": 1, "legal": 2, "plain": 3}
 
@@ -45,7 +46,8 @@ def test_bot_token_is_required(client):
 def test_bad_packets_are_rejected_with_4xx(client):
     r = client.post("/api/handoffs", json=packet(reason="bored"), headers=BOT)
     assert r.status_code == 422 and "reason" in r.text
-    r = client.post("/api/handoffs", content=b"{not json", headers={**BOT, "Content-Type": "application/json"})
+    r = client.post("/api/handoffs", content=b"{not json",
+                    headers={**BOT, "Content-Type": "application/json"})
     assert r.status_code == 422
     r = client.post("/api/handoffs", json=packet(conversation_id=""), headers=BOT)
     assert r.status_code == 422
@@ -72,7 +74,8 @@ def test_shopper_messages_are_stored_idempotently(client):
 
 def test_shopper_message_errors(client):
     msg = {"message_id": "m-1", "text": "hola"}
-    assert client.post("/api/conversations/ghost/messages", json=msg, headers=BOT).status_code == 404
+    assert client.post("/api/conversations/ghost/messages", json=msg,
+                       headers=BOT).status_code == 404
     client.post("/api/handoffs", json=packet("c-1"), headers=BOT)
     big = {"message_id": "m-2", "text": "ñ" * 2100}  # 4200 bytes in UTF-8
     r = client.post("/api/conversations/c-1/messages", json=big, headers=BOT)
@@ -83,10 +86,13 @@ def test_shopper_message_errors(client):
 
 def test_rating_is_stored_and_validated(client):
     hid = client.post("/api/handoffs", json=packet("c-1"), headers=BOT).json()["id"]
-    r = client.post(f"/api/handoffs/{hid}/rating", json={"rating": 5, "comment": "¡Genial!"}, headers=BOT)
+    r = client.post(f"/api/handoffs/{hid}/rating", json={"rating": 5, "comment": "¡Genial!"},
+                    headers=BOT)
     assert r.status_code == 200 and r.json()["rating"] == 5
-    assert client.post(f"/api/handoffs/{hid}/rating", json={"rating": 6}, headers=BOT).status_code == 422
-    assert client.post("/api/handoffs/9999/rating", json={"rating": 3}, headers=BOT).status_code == 404
+    assert client.post(f"/api/handoffs/{hid}/rating", json={"rating": 6},
+                       headers=BOT).status_code == 422
+    assert client.post("/api/handoffs/9999/rating", json={"rating": 3},
+                       headers=BOT).status_code == 404
 
 
 def test_abandon_is_idempotent_and_closes(client):

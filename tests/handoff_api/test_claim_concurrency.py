@@ -50,7 +50,8 @@ def test_fifty_agents_claim_at_once_without_double_claims(app):
     assert len(claimed) == HANDOFFS  # every conversation went to someone...
     assert not [hid for hid, n in Counter(claimed).items() if n > 1]  # ...and to one only
     with services.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(Handoff).where(Handoff.status == "queued")) == 0
+        assert s.scalar(select(func.count()).select_from(Handoff)
+                        .where(Handoff.status == "queued")) == 0
         assigned_events = s.scalar(select(func.count()).select_from(HandoffEvent)
                                    .where(HandoffEvent.type == "assigned"))
         assert assigned_events == HANDOFFS

@@ -46,12 +46,14 @@ def test_handback_waits_in_outbox_until_rasa_is_up(database_url):
             "/conversations/conv%2F%C3%B1%201/tracker/events",
             "/conversations/conv%2F%C3%B1%201/trigger_intent",
         ]
-        assert rasa.calls[0]["body"] == [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        assert rasa.calls[0]["body"] == [{"event": "resume"},
+                                         {"event": "action", "name": "action_listen"}]
         assert "token=rasa-test-token" in rasa.calls[0]["path"]
         assert "output_channel=latest" in rasa.calls[1]["path"]
         assert rasa.calls[1]["body"] == {"name": "handoff_ended",
                                          "entities": {"handoff_outcome": "handed_back"}}
-        events = [e["type"] for e in client.get(f"/api/handoffs/{hid}", headers=leo).json()["events"]]
+        events = [e["type"] for e in client.get(f"/api/handoffs/{hid}",
+                                                headers=leo).json()["events"]]
         assert events[-1] == "handback_delivered"
         assert client.portal.call(worker.deliver_due) == 0  # delivered once, not again
 

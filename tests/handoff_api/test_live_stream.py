@@ -53,7 +53,8 @@ def test_widget_and_console_streams(live):
     base, app = live
     add_agent(app, "leo")
     with httpx.Client(base_url=base, timeout=10) as http:
-        token = http.post("/api/auth/login", json={"username": "leo", "password": "password-123"}).json()["token"]
+        token = http.post("/api/auth/login",
+                          json={"username": "leo", "password": "password-123"}).json()["token"]
         leo = {"Authorization": f"Bearer {token}"}
         http.cookies.clear()  # the login cookie would authenticate the stream below
         assert http.get("/api/stream").status_code == 401
@@ -73,7 +74,8 @@ def test_widget_and_console_streams(live):
             widget_lines = widget.iter_lines()
             _read_events(widget_lines, 1)  # ready
             http.post(f"/api/handoffs/{hid}/claim", headers=leo)
-            r = http.post(f"/api/handoffs/{hid}/messages", json={"text": "Hola, soy Leo"}, headers=leo)
+            r = http.post(f"/api/handoffs/{hid}/messages", json={"text": "Hola, soy Leo"},
+                          headers=leo)
             assert r.status_code == 201
             http.post(f"/api/handoffs/{hid}/resolve", headers=leo)
             events = _read_events(widget_lines, 3)

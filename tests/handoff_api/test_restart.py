@@ -30,13 +30,17 @@ def test_restart_keeps_everything_and_flow_continues(settings):
         assert detail.status_code == 200
         body = detail.json()
         assert body["status"] == "assigned"
-        assert [m["text"] for m in body["messages"]] == ["mensaje 0", "mensaje 1", "mensaje 2", "Hola, soy Leo"]
+        assert [m["text"] for m in body["messages"]] == ["mensaje 0", "mensaje 1", "mensaje 2",
+                                                         "Hola, soy Leo"]
         # retried message after restart is still recognised as a duplicate
-        dup = client.post("/api/conversations/c-1/messages", json={"message_id": "m1", "text": "mensaje 1"},
+        dup = client.post("/api/conversations/c-1/messages",
+                          json={"message_id": "m1", "text": "mensaje 1"},
                           headers=BOT)
         assert dup.status_code == 200
         queue = client.get("/api/queue", headers=leo).json()
         assert [h["conversation_id"] for h in queue["queued"]] == ["c-2"]
-        assert client.post(f"/api/handoffs/{hid}/resolve", headers=leo).json()["status"] == "resolved"
-        assert client.post("/api/handoffs/claim-next", headers=leo).json()["conversation_id"] == "c-2"
+        assert client.post(f"/api/handoffs/{hid}/resolve",
+                           headers=leo).json()["status"] == "resolved"
+        assert client.post("/api/handoffs/claim-next",
+                           headers=leo).json()["conversation_id"] == "c-2"
     second.state.services.engine.dispose()

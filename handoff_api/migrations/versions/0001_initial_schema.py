@@ -15,7 +15,8 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table('agents',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True,
+              nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
     sa.Column('password_hash', sa.String(length=100), nullable=False),
@@ -37,7 +38,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_auth_tokens_agent_id'), 'auth_tokens', ['agent_id'], unique=False)
     op.create_table('handoffs',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True,
+              nullable=False),
     sa.Column('conversation_id', sa.String(length=200), nullable=False),
     sa.Column('channel', sa.String(length=32), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
@@ -58,11 +60,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index('ix_handoffs_agent_status', 'handoffs', ['agent_id', 'status'], unique=False)
-    op.create_index(op.f('ix_handoffs_conversation_id'), 'handoffs', ['conversation_id'], unique=False)
-    op.create_index('ix_handoffs_queue', 'handoffs', ['status', 'priority', 'created_at'], unique=False)
-    op.create_index('uq_handoffs_open_conversation', 'handoffs', ['conversation_id'], unique=True, sqlite_where=sa.text("status IN ('queued', 'assigned')"), postgresql_where=sa.text("status IN ('queued', 'assigned')"))
+    op.create_index(op.f('ix_handoffs_conversation_id'), 'handoffs', ['conversation_id'],
+                    unique=False)
+    op.create_index('ix_handoffs_queue', 'handoffs', ['status', 'priority', 'created_at'],
+                    unique=False)
+    op.create_index('uq_handoffs_open_conversation', 'handoffs', ['conversation_id'], unique=True,
+                    sqlite_where=sa.text("status IN ('queued', 'assigned')"),
+                    postgresql_where=sa.text("status IN ('queued', 'assigned')"))
     op.create_table('handback_outbox',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True,
+              nullable=False),
     sa.Column('handoff_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('conversation_id', sa.String(length=200), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=False),
@@ -74,10 +81,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['handoff_id'], ['handoffs.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index(op.f('ix_handback_outbox_handoff_id'), 'handback_outbox', ['handoff_id'], unique=False)
-    op.create_index('ix_outbox_pending', 'handback_outbox', ['delivered_at', 'next_attempt_at'], unique=False)
+    op.create_index(op.f('ix_handback_outbox_handoff_id'), 'handback_outbox', ['handoff_id'],
+                    unique=False)
+    op.create_index('ix_outbox_pending', 'handback_outbox', ['delivered_at', 'next_attempt_at'],
+                    unique=False)
     op.create_table('handoff_events',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True,
+              nullable=False),
     sa.Column('handoff_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('type', sa.String(length=32), nullable=False),
     sa.Column('from_status', sa.String(length=16), nullable=True),
@@ -88,9 +98,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['handoff_id'], ['handoffs.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index(op.f('ix_handoff_events_handoff_id'), 'handoff_events', ['handoff_id'], unique=False)
+    op.create_index(op.f('ix_handoff_events_handoff_id'), 'handoff_events', ['handoff_id'],
+                    unique=False)
     op.create_table('messages',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True,
+              nullable=False),
     sa.Column('handoff_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('conversation_id', sa.String(length=200), nullable=False),
     sa.Column('message_id', sa.String(length=200), nullable=False),
@@ -106,10 +118,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('conversation_id', 'message_id', name='uq_messages_cid_mid')
     )
-    op.create_index(op.f('ix_messages_conversation_id'), 'messages', ['conversation_id'], unique=False)
+    op.create_index(op.f('ix_messages_conversation_id'), 'messages', ['conversation_id'],
+                    unique=False)
     op.create_index(op.f('ix_messages_handoff_id'), 'messages', ['handoff_id'], unique=False)
     op.create_table('notes',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True,
+              nullable=False),
     sa.Column('handoff_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('agent_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
@@ -132,7 +146,9 @@ def downgrade() -> None:
     op.drop_index('ix_outbox_pending', table_name='handback_outbox')
     op.drop_index(op.f('ix_handback_outbox_handoff_id'), table_name='handback_outbox')
     op.drop_table('handback_outbox')
-    op.drop_index('uq_handoffs_open_conversation', table_name='handoffs', sqlite_where=sa.text("status IN ('queued', 'assigned')"), postgresql_where=sa.text("status IN ('queued', 'assigned')"))
+    op.drop_index('uq_handoffs_open_conversation', table_name='handoffs',
+                  sqlite_where=sa.text("status IN ('queued', 'assigned')"),
+                  postgresql_where=sa.text("status IN ('queued', 'assigned')"))
     op.drop_index('ix_handoffs_queue', table_name='handoffs')
     op.drop_index(op.f('ix_handoffs_conversation_id'), table_name='handoffs')
     op.drop_index('ix_handoffs_agent_status', table_name='handoffs')

@@ -41,7 +41,8 @@ def test_every_scenario_exists_in_both_languages():
     orders = build_demo_orders(DAY)
     for key in ("in_transit", "cancellable", "return_window", "window_expired", "high_amount"):
         for lang in ("es", "en"):
-            assert any(o.scenario == key and o.customer["language"] == lang for o in orders), (key, lang)
+            assert any(o.scenario == key and o.customer["language"] == lang for o in orders), (key,
+                                                                                               lang)
     assert {s[0] for s in SCENARIOS} <= {o.scenario for o in orders}
 
 
@@ -52,7 +53,8 @@ def test_seed_does_not_overwrite_without_force(tmp_path):
         con.execute("UPDATE orders SET status = 'cancelled'")
     assert seed_database(path, today=DAY) is None
     with sqlite3.connect(path) as con:
-        assert con.execute("SELECT count(*) FROM orders WHERE status != 'cancelled'").fetchone()[0] == 0
+        query = "SELECT count(*) FROM orders WHERE status != 'cancelled'"
+        assert con.execute(query).fetchone()[0] == 0
     seed_database(path, today=DAY, force=True)
     with sqlite3.connect(path) as con:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}

@@ -73,7 +73,8 @@ async def test_cancel_paid_order_creates_pending_refund_and_event(store, store_d
     assert order.status == OrderStatus.CANCELLED and order.cancelled_at is not None
     assert [(r.status, r.amount_cents) for r in order.refunds] == [("pending", order.total_cents)]
     with sqlite3.connect(store_db) as con:
-        kinds = [r[0] for r in con.execute("SELECT type FROM events WHERE order_id = ?", (demo.id,))]
+        kinds = [r[0] for r in con.execute("SELECT type FROM events WHERE order_id = ?",
+                                           (demo.id,))]
     assert "cancelled" in kinds
 
 

@@ -43,7 +43,8 @@ def test_confident_prediction_is_untouched() -> None:
 def _unsure(text: str, entities: list[dict], intent: str = "greet") -> Message:
     ranking = [{"name": intent, "confidence": 0.4}, {"name": "deny", "confidence": 0.35}]
     message = Message(
-        data={"text": text, "intent": dict(ranking[0]), "intent_ranking": ranking, "entities": entities}
+        data={"text": text, "intent": dict(ranking[0]), "intent_ranking": ranking,
+              "entities": entities}
     )
     config = {**AtiendeFallbackClassifier.get_default_config(), "threshold": 0.5}
     AtiendeFallbackClassifier(config).process([message])
@@ -57,14 +58,17 @@ def test_bare_email_is_an_inform_answer() -> None:
 
 
 def test_short_phrase_around_order_id_is_an_inform_answer() -> None:
-    message = _unsure("es el 100234", [{"entity": "order_id", "start": 6, "end": 12, "value": "100234"}])
+    message = _unsure("es el 100234",
+                      [{"entity": "order_id", "start": 6, "end": 12, "value": "100234"}])
     assert message.get("intent")["name"] == "inform"
 
 
 def test_long_unclear_sentence_with_an_order_id_still_falls_back() -> None:
     text = "no entiendo nada de lo que pasa con el AT100234"
     start = text.index("AT")
-    message = _unsure(text, [{"entity": "order_id", "start": start, "end": start + 8, "value": "AT100234"}])
+    message = _unsure(text,
+                      [{"entity": "order_id", "start": start, "end": start + 8,
+                        "value": "AT100234"}])
     assert message.get("intent")["name"] == "nlu_fallback"
 
 

@@ -88,7 +88,8 @@ def test_unseen_paraphrases_are_classified(storage: LocalModelStorage) -> None:
     classifier, parts = _trained(storage)
     assert _predict(classifier, parts, "¿me podés decir por dónde anda mi encomienda?")["name"] \
         == "order_status"
-    assert _predict(classifier, parts, "I'd like to send the boots back")["name"] == "return_request"
+    assert _predict(classifier, parts,
+                    "I'd like to send the boots back")["name"] == "return_request"
 
 
 def test_persist_and_load_keep_predictions(storage: LocalModelStorage) -> None:
