@@ -37,20 +37,21 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = ("es", "en")
 
-Example = Tuple[str, str, Any]  # (language, intent, rasa Message)
+Example = tuple[str, str, Any]  # (language, intent, rasa Message)
 
 
-def load_examples(nlu_dir: Path) -> List[Example]:
+def load_examples(nlu_dir: Path) -> list[Example]:
     """Every intent example of data/nlu/<lang>/*.yml tagged with its language."""
     from rasa.shared.nlu.training_data.loading import load_data
 
-    examples: List[Example] = []
+    examples: list[Example] = []
     for lang in LANGUAGES:
         for path in sorted((nlu_dir / lang).glob("*.yml")):
             for message in load_data(str(path)).intent_examples:
@@ -58,13 +59,13 @@ def load_examples(nlu_dir: Path) -> List[Example]:
     return examples
 
 
-def stratified_folds(examples: Sequence[Example], folds: int, seed: int) -> List[List[int]]:
+def stratified_folds(examples: Sequence[Example], folds: int, seed: int) -> list[list[int]]:
     """Indices per fold, stratified by (language, intent) so each fold sees every class."""
-    groups: Dict[Tuple[str, str], List[int]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, (lang, intent, _) in enumerate(examples):
         groups[(lang, intent)].append(i)
     rng = random.Random(seed)
-    result: List[List[int]] = [[] for _ in range(folds)]
+    result: list[list[int]] = [[] for _ in range(folds)]
     for key in sorted(groups):
         idx = groups[key]
         rng.shuffle(idx)
@@ -87,7 +88,10 @@ def variant_config(config_path: Path, variant: str, out_dir: Path) -> Path:
         for component in config["pipeline"]:
             if component["name"].endswith("LemmaTokenizer"):
                 component["lemmatize"] = on
-            if component["name"] == "CountVectorsFeaturizer" and component.get("analyzer", "word") == "word":
+            if (
+                component["name"] == "CountVectorsFeaturizer"
+                and component.get("analyzer", "word") == "word"
+            ):
                 component["use_lemma"] = on
     config["policies"] = []
     path = out_dir / f"config_{variant}.yml"
@@ -95,15 +99,19 @@ def variant_config(config_path: Path, variant: str, out_dir: Path) -> Path:
     return path
 
 
-def scores(gold: Sequence[str], pred: Sequence[str]) -> Dict[str, Any]:
+def scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
     """Macro and per-intent precision/recall/F1 over the gold intents of one language."""
     from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
     labels = sorted(set(gold))
     p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
     per_intent = {
-        label: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
-                "f1": round(float(f[i]), 4), "support": int(s[i])}
+        label: {
+            "precision": round(float(p[i]), 4),
+            "recall": round(float(r[i]), 4),
+            "f1": round(float(f[i]), 4),
+            "support": int(s[i]),
+        }
         for i, label in enumerate(labels)
     }
     return {
@@ -116,15 +124,15 @@ def scores(gold: Sequence[str], pred: Sequence[str]) -> Dict[str, Any]:
     }
 
 
-async def _parse_all(model_path: str, texts: Sequence[str]) -> List[Dict[str, Any]]:
+async def _parse_all(model_path: str, texts: Sequence[str]) -> list[dict[str, Any]]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(model_path)
     return [await agent.parse_message(text) for text in texts]
 
 
-def classifier_ranking(parsed: Dict[str, Any], threshold: float) -> List[Dict[str, Any]]:
-    """The intent classifier's own ranking, without the entry the fallback classifier puts in front of it."""
+def classifier_ranking(parsed: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
+    """The intent classifier's own ranking, without the fallback classifier's entry in front."""
     ranking = list(parsed.get("intent_ranking") or [])
     if (
         len(ranking) > 1
@@ -135,7 +143,9 @@ def classifier_ranking(parsed: Dict[str, Any], threshold: float) -> List[Dict[st
     return ranking
 
 
-def simulate(record: Dict[str, Any], threshold: float, ambiguity: float, fallback_cfg: Dict[str, Any]) -> str:
+def simulate(
+    record: dict[str, Any], threshold: float, ambiguity: float, fallback_cfg: dict[str, Any]
+) -> str:
     """The intent the pipeline would give at another fallback threshold / ambiguity threshold."""
     from bot.components.fallback_classifier import is_entity_answer, keeps_faq
 
@@ -144,19 +154,28 @@ def simulate(record: Dict[str, Any], threshold: float, ambiguity: float, fallbac
         return "nlu_fallback"
     top = ranking[0]
     confidence = float(top.get("confidence") or 0.0)
-    ambiguous = len(ranking) > 1 and confidence - float(ranking[1].get("confidence") or 0.0) < ambiguity
+    ambiguous = (
+        len(ranking) > 1 and confidence - float(ranking[1].get("confidence") or 0.0) < ambiguity
+    )
     if confidence >= threshold and not ambiguous:
         return top["name"]
-    if keeps_faq(top, fallback_cfg.get("faq_intent", "faq"), float(fallback_cfg.get("faq_min_confidence", 0.3))):
+    if keeps_faq(
+        top,
+        fallback_cfg.get("faq_intent", "faq"),
+        float(fallback_cfg.get("faq_min_confidence", 0.3)),
+    ):
         return top["name"]
-    if is_entity_answer(record["text"], record["entities"],
-                        list(fallback_cfg.get("inform_entities", ["order_id", "email", "phone"])),
-                        int(fallback_cfg.get("inform_max_other_words", 3))):
+    if is_entity_answer(
+        record["text"],
+        record["entities"],
+        list(fallback_cfg.get("inform_entities", ["order_id", "email", "phone"])),
+        int(fallback_cfg.get("inform_max_other_words", 3)),
+    ):
         return fallback_cfg.get("inform_intent", "inform")
     return "nlu_fallback"
 
 
-def fallback_config(config_path: Path) -> Dict[str, Any]:
+def fallback_config(config_path: Path) -> dict[str, Any]:
     import yaml
 
     config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
@@ -166,7 +185,7 @@ def fallback_config(config_path: Path) -> Dict[str, Any]:
     return {"threshold": 0.0, "ambiguity_threshold": 0.0}
 
 
-def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -> Dict[str, Any]:
+def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -> dict[str, Any]:
     from rasa.model_training import train_nlu
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
     from rasa.shared.nlu.training_data.loading import load_data
@@ -175,12 +194,12 @@ def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -
     examples = load_examples(nlu_dir)
     common = load_data(str(nlu_dir / "common.yml"))
     fold_indices = stratified_folds(examples, folds, seed)
-    gold: Dict[str, List[str]] = defaultdict(list)
-    pred: Dict[str, List[str]] = defaultdict(list)
-    records: Dict[str, List[Dict[str, Any]]] = defaultdict(list)
+    gold: dict[str, list[str]] = defaultdict(list)
+    pred: dict[str, list[str]] = defaultdict(list)
+    records: dict[str, list[dict[str, Any]]] = defaultdict(list)
     fb_cfg = fallback_config(config_path)
     threshold = float(fb_cfg.get("threshold", 0.0))
-    fold_seconds: List[float] = []
+    fold_seconds: list[float] = []
     with tempfile.TemporaryDirectory(prefix="atiende-cv-") as tmp:
         tmp_dir = Path(tmp)
         config = variant_config(config_path, variant, tmp_dir)
@@ -191,36 +210,53 @@ def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -
             data_path = tmp_dir / f"fold{k}.yml"
             data_path.write_text(RasaYAMLWriter().dumps(train), encoding="utf-8")
             started = time.perf_counter()
-            model = train_nlu(str(config), str(data_path), str(tmp_dir / "models"),
-                              fixed_model_name=f"fold{k}")
+            model = train_nlu(
+                str(config), str(data_path), str(tmp_dir / "models"), fixed_model_name=f"fold{k}"
+            )
             fold_seconds.append(round(time.perf_counter() - started, 1))
             if not model:
                 raise RuntimeError(f"training fold {k} failed")
             held_out = [examples[i] for i in test_idx]
             parsed = asyncio.run(_parse_all(model, [m.get("text") for _, _, m in held_out]))
-            for (lang, intent, _), result in zip(held_out, parsed):
+            for (lang, intent, _), result in zip(held_out, parsed, strict=True):
                 gold[lang].append(intent)
                 pred[lang].append((result.get("intent") or {}).get("name") or "")
-                records[lang].append({"text": result.get("text") or "", "entities": result.get("entities") or [],
-                                      "ranking": classifier_ranking(result, threshold)})
+                records[lang].append(
+                    {
+                        "text": result.get("text") or "",
+                        "entities": result.get("entities") or [],
+                        "ranking": classifier_ranking(result, threshold),
+                    }
+                )
             print(f"fold {k + 1}/{folds}: trained in {fold_seconds[-1]} s", file=sys.stderr)
     sweep = {}
     for t in (0.0, 0.2, 0.3, 0.4, 0.5):
         for a in (0.0, 0.03, 0.05, 0.08):
             sweep[f"threshold={t},ambiguity={a}"] = {
-                lang: round(scores(gold[lang], [simulate(r, t, a, fb_cfg) for r in records[lang]])["macro_f1"], 4)
-                for lang in LANGUAGES if gold[lang]
+                lang: round(
+                    scores(gold[lang], [simulate(r, t, a, fb_cfg) for r in records[lang]])[
+                        "macro_f1"
+                    ],
+                    4,
+                )
+                for lang in LANGUAGES
+                if gold[lang]
             }
     errors = {
-        lang: [{"text": r["text"], "gold": g, "predicted": p}
-               for r, g, p in zip(records[lang], gold[lang], pred[lang]) if g != p]
+        lang: [
+            {"text": r["text"], "gold": g, "predicted": p}
+            for r, g, p in zip(records[lang], gold[lang], pred[lang], strict=True)
+            if g != p
+        ]
         for lang in LANGUAGES
     }
     return {
         "variant": variant,
         "errors": errors,
         "fallback_sweep_macro_f1": sweep,
-        "config": str(config_path.relative_to(ROOT) if config_path.is_relative_to(ROOT) else config_path),
+        "config": str(
+            config_path.relative_to(ROOT) if config_path.is_relative_to(ROOT) else config_path
+        ),
         "folds": folds,
         "seed": seed,
         "fold_training_seconds": fold_seconds,
@@ -228,10 +264,10 @@ def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -
     }
 
 
-def load_heldout(heldout_dir: Path) -> List[Example]:
+def load_heldout(heldout_dir: Path) -> list[Example]:
     from rasa.shared.nlu.training_data.loading import load_data
 
-    examples: List[Example] = []
+    examples: list[Example] = []
     for lang in LANGUAGES:
         path = heldout_dir / f"{lang}.yml"
         for message in load_data(str(path)).intent_examples:
@@ -239,7 +275,7 @@ def load_heldout(heldout_dir: Path) -> List[Example]:
     return examples
 
 
-def run_heldout(config_path: Path, nlu_dir: Path, heldout_dir: Path) -> Dict[str, Any]:
+def run_heldout(config_path: Path, nlu_dir: Path, heldout_dir: Path) -> dict[str, Any]:
     """Train on all of data/nlu, score the blind held-out set per language."""
     from rasa.model_training import train_nlu
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
@@ -247,27 +283,29 @@ def run_heldout(config_path: Path, nlu_dir: Path, heldout_dir: Path) -> Dict[str
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     train = TrainingData([m for _, _, m in load_examples(nlu_dir)]).merge(
-        load_data(str(nlu_dir / "common.yml")))
+        load_data(str(nlu_dir / "common.yml"))
+    )
     test = load_heldout(heldout_dir)
     seen_texts = {normalise(m.get("text")) for m in train.intent_examples}
-    gold: Dict[str, List[str]] = defaultdict(list)
-    pred: Dict[str, List[str]] = defaultdict(list)
-    unseen_gold: Dict[str, List[str]] = defaultdict(list)
-    unseen_pred: Dict[str, List[str]] = defaultdict(list)
-    errors: Dict[str, List[Dict[str, str]]] = defaultdict(list)
+    gold: dict[str, list[str]] = defaultdict(list)
+    pred: dict[str, list[str]] = defaultdict(list)
+    unseen_gold: dict[str, list[str]] = defaultdict(list)
+    unseen_pred: dict[str, list[str]] = defaultdict(list)
+    errors: dict[str, list[dict[str, str]]] = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="atiende-heldout-") as tmp:
         tmp_dir = Path(tmp)
         config = variant_config(config_path, "as-configured", tmp_dir)
         data_path = tmp_dir / "train.yml"
         data_path.write_text(RasaYAMLWriter().dumps(train), encoding="utf-8")
         started = time.perf_counter()
-        model = train_nlu(str(config), str(data_path), str(tmp_dir / "models"),
-                          fixed_model_name="heldout")
+        model = train_nlu(
+            str(config), str(data_path), str(tmp_dir / "models"), fixed_model_name="heldout"
+        )
         seconds = round(time.perf_counter() - started, 1)
         if not model:
             raise RuntimeError("training failed")
         parsed = asyncio.run(_parse_all(model, [m.get("text") for _, _, m in test]))
-    for (lang, intent, message), result in zip(test, parsed):
+    for (lang, intent, message), result in zip(test, parsed, strict=True):
         predicted = (result.get("intent") or {}).get("name") or ""
         gold[lang].append(intent)
         pred[lang].append(predicted)
@@ -275,19 +313,28 @@ def run_heldout(config_path: Path, nlu_dir: Path, heldout_dir: Path) -> Dict[str
             unseen_gold[lang].append(intent)
             unseen_pred[lang].append(predicted)
         if predicted != intent:
-            errors[lang].append({"text": message.get("text"), "gold": intent, "predicted": predicted})
+            errors[lang].append(
+                {"text": message.get("text"), "gold": intent, "predicted": predicted}
+            )
     return {
         "variant": "held-out",
         "errors": dict(errors),
-        "config": str(config_path.relative_to(ROOT) if config_path.is_relative_to(ROOT) else config_path),
-        "heldout": str(heldout_dir.relative_to(ROOT) if heldout_dir.is_relative_to(ROOT) else heldout_dir),
+        "config": str(
+            config_path.relative_to(ROOT) if config_path.is_relative_to(ROOT) else config_path
+        ),
+        "heldout": str(
+            heldout_dir.relative_to(ROOT) if heldout_dir.is_relative_to(ROOT) else heldout_dir
+        ),
         "training_examples": len(train.intent_examples),
         "training_seconds": seconds,
         "languages": {lang: scores(gold[lang], pred[lang]) for lang in LANGUAGES if gold[lang]},
         # short messages ("hola", "thanks") are bound to be in the training data too; this is
         # the score on the held-out messages that are not (case- and accent-insensitive)
-        "unseen_only": {lang: scores(unseen_gold[lang], unseen_pred[lang])
-                        for lang in LANGUAGES if unseen_gold[lang]},
+        "unseen_only": {
+            lang: scores(unseen_gold[lang], unseen_pred[lang])
+            for lang in LANGUAGES
+            if unseen_gold[lang]
+        },
     }
 
 
@@ -300,53 +347,92 @@ def normalise(text: str) -> str:
     return " ".join("".join(c if c.isalnum() else " " for c in letters).split())
 
 
-def heldout_markdown(report: Dict[str, Any]) -> str:
-    lines = ["# NLU held-out evaluation", "",
-             f"Trained once on all of `data/nlu` ({report['training_examples']} examples, "
-             f"config `{report['config']}`), scored on `{report['heldout']}` — messages written "
-             "blind, by someone who never read the training data, and never trained on. "
-             "Intent predicted by the full pipeline (fallback included).", "",
-             "| language | examples | accuracy | macro P | macro R | macro F1 |", "|---|---|---|---|---|---|"]
+def heldout_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# NLU held-out evaluation",
+        "",
+        f"Trained once on all of `data/nlu` ({report['training_examples']} examples, "
+        f"config `{report['config']}`), scored on `{report['heldout']}` — messages written "
+        "blind, by someone who never read the training data, and never trained on. "
+        "Intent predicted by the full pipeline (fallback included).",
+        "",
+        "| language | examples | accuracy | macro P | macro R | macro F1 |",
+        "|---|---|---|---|---|---|",
+    ]
     for lang, s in report["languages"].items():
-        lines.append(f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_precision']} | "
-                     f"{s['macro_recall']} | **{s['macro_f1']}** |")
-    lines += ["", "Only the held-out messages that do not also occur in the training data "
-              "(case, accents and punctuation ignored):", "",
-              "| language | examples | accuracy | macro F1 |", "|---|---|---|---|"]
+        lines.append(
+            f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_precision']} | "
+            f"{s['macro_recall']} | **{s['macro_f1']}** |"
+        )
+    lines += [
+        "",
+        "Only the held-out messages that do not also occur in the training data "
+        "(case, accents and punctuation ignored):",
+        "",
+        "| language | examples | accuracy | macro F1 |",
+        "|---|---|---|---|",
+    ]
     for lang, s in report.get("unseen_only", {}).items():
         lines.append(f"| {lang} | {s['examples']} | {s['accuracy']} | **{s['macro_f1']}** |")
     for lang, s in report["languages"].items():
         lines += ["", f"## {lang}", "", "| intent | P | R | F1 | n |", "|---|---|---|---|---|"]
         for intent, m in s["per_intent"].items():
-            lines.append(f"| {intent} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} |")
+            lines.append(
+                f"| {intent} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
-def to_markdown(report: Dict[str, Any]) -> str:
-    lines = [f"# NLU cross-validation — {report['variant']}", "",
-             f"{report['folds']}-fold stratified, seed {report['seed']}, config `{report['config']}`; "
-             "intent predicted by the full pipeline (fallback included).", "",
-             "| language | examples | accuracy | macro P | macro R | macro F1 |", "|---|---|---|---|---|---|"]
+def to_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# NLU cross-validation — {report['variant']}",
+        "",
+        f"{report['folds']}-fold stratified, seed {report['seed']}, config `{report['config']}`; "
+        "intent predicted by the full pipeline (fallback included).",
+        "",
+        "| language | examples | accuracy | macro P | macro R | macro F1 |",
+        "|---|---|---|---|---|---|",
+    ]
     for lang, s in report["languages"].items():
-        lines.append(f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_precision']} | "
-                     f"{s['macro_recall']} | **{s['macro_f1']}** |")
+        lines.append(
+            f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_precision']} | "
+            f"{s['macro_recall']} | **{s['macro_f1']}** |"
+        )
     if "seeds" in report:
         langs = list(report["languages"])
-        lines += ["", "Macro F1 over several random splits (the tables below are the first seed's):", "",
-                  "| seed | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
+        lines += [
+            "",
+            "Macro F1 over several random splits (the tables below are the first seed's):",
+            "",
+            "| seed | " + " | ".join(langs) + " |",
+            "|---|" + "---|" * len(langs),
+        ]
         for seed, per_lang in report["seeds"]["macro_f1_per_seed"].items():
             lines.append(f"| {seed} | " + " | ".join(str(per_lang[lang]) for lang in langs) + " |")
-        lines.append("| **mean** | " + " | ".join(f"**{report['seeds']['mean_macro_f1'][lang]}**"
-                                                  for lang in langs) + " |")
-    lines += ["", "## Fallback thresholds (same predictions, macro F1 re-scored)", "",
-              "| setting | " + " | ".join(report["languages"]) + " |",
-              "|---|" + "---|" * len(report["languages"])]
+        lines.append(
+            "| **mean** | "
+            + " | ".join(f"**{report['seeds']['mean_macro_f1'][lang]}**" for lang in langs)
+            + " |"
+        )
+    lines += [
+        "",
+        "## Fallback thresholds (same predictions, macro F1 re-scored)",
+        "",
+        "| setting | " + " | ".join(report["languages"]) + " |",
+        "|---|" + "---|" * len(report["languages"]),
+    ]
     for setting, per_lang in report.get("fallback_sweep_macro_f1", {}).items():
-        lines.append(f"| {setting} | " + " | ".join(str(per_lang[lang]) for lang in report["languages"]) + " |")
+        lines.append(
+            f"| {setting} | "
+            + " | ".join(str(per_lang[lang]) for lang in report["languages"])
+            + " |"
+        )
     for lang, s in report["languages"].items():
         lines += ["", f"## {lang}", "", "| intent | P | R | F1 | n |", "|---|---|---|---|---|"]
         for intent, m in s["per_intent"].items():
-            lines.append(f"| {intent} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} |")
+            lines.append(
+                f"| {intent} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -356,15 +442,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--nlu-dir", default=str(ROOT / "data" / "nlu"))
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--seeds", default=None,
-                        help="comma-separated seeds (e.g. 42,7,13): one k-fold run per seed; the "
-                             "report keeps the first seed's details plus every seed's macro F1 "
-                             "and the mean (a single split moves macro F1 by about ±0.01)")
-    parser.add_argument("--variant", choices=("as-configured", "lemmas", "no-lemmas"),
-                        default="as-configured")
+    parser.add_argument(
+        "--seeds",
+        default=None,
+        help="comma-separated seeds (e.g. 42,7,13): one k-fold run per seed; the "
+        "report keeps the first seed's details plus every seed's macro F1 "
+        "and the mean (a single split moves macro F1 by about ±0.01)",
+    )
+    parser.add_argument(
+        "--variant", choices=("as-configured", "lemmas", "no-lemmas"), default="as-configured"
+    )
     parser.add_argument("--out", default=str(ROOT / "reports" / "nlu"))
-    parser.add_argument("--heldout", default=None,
-                        help="score a blind held-out set (dir with es.yml/en.yml) instead of k-fold")
+    parser.add_argument(
+        "--heldout",
+        default=None,
+        help="score a blind held-out set (dir with es.yml/en.yml) instead of k-fold",
+    )
     args = parser.parse_args(argv)
     if args.folds < 2:
         parser.error("--folds must be at least 2")
@@ -374,41 +467,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.heldout:
-        report = run_heldout(Path(args.config).resolve(), Path(args.nlu_dir), Path(args.heldout).resolve())
+        report = run_heldout(
+            Path(args.config).resolve(), Path(args.nlu_dir), Path(args.heldout).resolve()
+        )
         errors = report.pop("errors")
         (out / "heldout.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         (out / "heldout_errors.json").write_text(
-            json.dumps(errors, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            json.dumps(errors, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         (out / "heldout.md").write_text(heldout_markdown(report), encoding="utf-8")
         for lang, s in report["languages"].items():
             unseen = report["unseen_only"].get(lang, {})
-            print(f"held-out {lang}: macro F1 {s['macro_f1']} (accuracy {s['accuracy']}, n={s['examples']}); "
-                  f"unseen only: macro F1 {unseen.get('macro_f1')} (n={unseen.get('examples')})")
+            print(
+                f"held-out {lang}: macro F1 {s['macro_f1']} "
+                f"(accuracy {s['accuracy']}, n={s['examples']}); "
+                f"unseen only: macro F1 {unseen.get('macro_f1')} (n={unseen.get('examples')})"
+            )
         return 0
 
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
-    runs = [run(Path(args.config).resolve(), Path(args.nlu_dir), args.folds, seed, args.variant)
-            for seed in seeds]
+    runs = [
+        run(Path(args.config).resolve(), Path(args.nlu_dir), args.folds, seed, args.variant)
+        for seed in seeds
+    ]
     report = runs[0]
     if len(runs) > 1:
-        per_seed = {str(r["seed"]): {lang: s["macro_f1"] for lang, s in r["languages"].items()}
-                    for r in runs}
+        per_seed = {
+            str(r["seed"]): {lang: s["macro_f1"] for lang, s in r["languages"].items()}
+            for r in runs
+        }
         report["seeds"] = {
             "macro_f1_per_seed": per_seed,
-            "mean_macro_f1": {lang: round(sum(v[lang] for v in per_seed.values()) / len(per_seed), 4)
-                              for lang in report["languages"]},
+            "mean_macro_f1": {
+                lang: round(sum(v[lang] for v in per_seed.values()) / len(per_seed), 4)
+                for lang in report["languages"]
+            },
         }
     errors = report.pop("errors")
-    (out / f"crossval_{args.variant}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (out / f"crossval_{args.variant}.json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    )
     # Misclassified held-out examples, for whoever curates data/nlu (review, don't train on them).
     (out / f"crossval_{args.variant}_errors.json").write_text(
-        json.dumps(errors, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        json.dumps(errors, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (out / f"crossval_{args.variant}.md").write_text(to_markdown(report), encoding="utf-8")
     for lang, s in report["languages"].items():
-        print(f"{args.variant} {lang}: macro F1 {s['macro_f1']} (accuracy {s['accuracy']}, n={s['examples']})")
+        print(
+            f"{args.variant} {lang}: macro F1 {s['macro_f1']} "
+            f"(accuracy {s['accuracy']}, n={s['examples']})"
+        )
     if "seeds" in report:
-        print(f"{args.variant} macro F1 per seed: {report['seeds']['macro_f1_per_seed']}; "
-              f"mean: {report['seeds']['mean_macro_f1']}")
+        print(
+            f"{args.variant} macro F1 per seed: {report['seeds']['macro_f1_per_seed']}; "
+            f"mean: {report['seeds']['mean_macro_f1']}"
+        )
     return 0
 
 
