@@ -22,7 +22,8 @@ Writes reports/nlu/crossval_<variant>.json and .md.
 ``--heldout tests/data/nlu_heldout`` instead trains once on all of data/nlu and scores the
 held-out set (written blind by someone who never saw data/nlu, never trained on): the closest
 we get to "messages nobody on the team wrote". Writes reports/nlu/heldout.json, .md and
-heldout_errors.json.
+heldout_confusions.json — which intent was taken for which, without the texts, so that the set
+stays blind for whoever writes training data (print the texts with --show-errors when needed).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import random
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -458,6 +459,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="score a blind held-out set (dir with es.yml/en.yml) instead of k-fold",
     )
+    parser.add_argument(
+        "--show-errors", action="store_true", help="with --heldout: print the missed texts"
+    )
     args = parser.parse_args(argv)
     if args.folds < 2:
         parser.error("--folds must be at least 2")
@@ -472,9 +476,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         errors = report.pop("errors")
         (out / "heldout.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        (out / "heldout_errors.json").write_text(
-            json.dumps(errors, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        confusions = {
+            lang: dict(Counter(f"{e['gold']} -> {e['predicted']}" for e in errs).most_common())
+            for lang, errs in errors.items()
+        }
+        (out / "heldout_confusions.json").write_text(
+            json.dumps(confusions, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        if args.show_errors:
+            for lang, errs in errors.items():
+                for e in errs:
+                    print(f"{lang}\t{e['gold']} -> {e['predicted']}\t{e['text']}")
         (out / "heldout.md").write_text(heldout_markdown(report), encoding="utf-8")
         for lang, s in report["languages"].items():
             unseen = report["unseen_only"].get(lang, {})
