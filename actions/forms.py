@@ -1,6 +1,7 @@
 """The five order form validators: identity check first, then each form's own slots.
 
-No order detail is shown until the order number and the matching email or phone are given. The
+No order detail is shown until the order number and the matching email or phone are given (on
+WhatsApp the sender's own number counts as the phone: :func:`channel_phone`). The
 rules are plain functions (:func:`normalize_contact`, :func:`contact_matches`, :func:`is_locked`) so
 they are tested without a Tracker; the ``validate_<form>`` classes only wire them to rasa-sdk.
 
@@ -68,6 +69,10 @@ MESSAGES = {
     },
     "verify_ok": {"es": "Gracias, pedido {order_id} verificado.",
                   "en": "Thanks, order {order_id} verified."},
+    "verify_ok_whatsapp": {
+        "es": "Pedido {order_id} verificado con tu número de WhatsApp.",
+        "en": "Order {order_id} verified with your WhatsApp number.",
+    },
     "cancel_summary": {
         "es": "El pedido {order_id} lleva {items} por {total}.",
         "en": "Order {order_id} contains {items} for {total}.",
@@ -99,6 +104,21 @@ def contact_matches(order: Order, contact: Any) -> bool:
         return value == order.email.strip().lower()
     stored = re.sub(r"\D", "", order.phone)
     return len(stored) >= 9 and value[-9:] == stored[-9:]
+
+
+def channel_phone(tracker: Tracker) -> str | None:
+    """The shopper's phone number when the channel itself vouches for it: WhatsApp.
+
+    The WhatsApp connector accepts only webhooks signed by Meta and uses the sender's WhatsApp
+    number as the conversation id, so a match with the order's phone is as good as the shopper
+    typing it. Message metadata is not trusted for this (the web channels pass client-supplied
+    metadata through), and neither is a web conversation id that happens to look like a number:
+    the latest message must have arrived on the WhatsApp channel.
+    """
+    if tracker.get_latest_input_channel() != "whatsapp":
+        return None
+    digits = re.sub(r"\D", "", tracker.sender_id or "")
+    return f"+{digits}" if len(digits) >= 9 else None
 
 
 def is_locked(attempts: Any) -> bool:
@@ -180,6 +200,11 @@ class OrderFormValidation(FormValidationAction):
         if tracker.get_slot("verified_order_id") == order_id:
             result.update(await self.after_verified(order, dispatcher, tracker, lang))
             return result
+        phone = channel_phone(tracker)
+        if phone and contact_matches(order, phone):
+            result.update(await self._verified(order, dispatcher, tracker, lang,
+                                               "verify_ok_whatsapp"))
+            return result
         pending = tracker.get_slot("customer_contact")
         if pending and "customer_contact" not in tracker.slots_to_validate():
             # The contact came before the order number: check it now that we know the order.
@@ -202,17 +227,21 @@ class OrderFormValidation(FormValidationAction):
             return {**order, "customer_contact": None}
         return await self._check_contact(order, value, dispatcher, tracker, lang)
 
+    async def _verified(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        lang: str, message: str) -> dict[str, Any]:
+        dispatcher.utter_message(text=t(message, lang, order_id=order.id))
+        result: dict[str, Any] = {
+            "customer_contact": None, "verified_order_id": order.id,
+            "customer_vip": order.customer.vip, "verification_attempts": 0.0,
+        }
+        tracker.slots.update(result)  # so required_slots sees the verification at once
+        result.update(await self.after_verified(order, dispatcher, tracker, lang))
+        return result
+
     async def _check_contact(self, order: Order, contact: Any, dispatcher: CollectingDispatcher,
                              tracker: Tracker, lang: str) -> dict[str, Any]:
         if contact_matches(order, contact):
-            dispatcher.utter_message(text=t("verify_ok", lang, order_id=order.id))
-            result: dict[str, Any] = {
-                "customer_contact": None, "verified_order_id": order.id,
-                "customer_vip": order.customer.vip, "verification_attempts": 0.0,
-            }
-            tracker.slots.update(result)  # so required_slots sees the verification at once
-            result.update(await self.after_verified(order, dispatcher, tracker, lang))
-            return result
+            return await self._verified(order, dispatcher, tracker, lang, "verify_ok")
         attempts = int(float(tracker.get_slot("verification_attempts") or 0)) + 1
         if attempts >= MAX_ATTEMPTS:
             dispatcher.utter_message(response=LOCKED_RESPONSE)

@@ -91,6 +91,7 @@ def make_tracker() -> Callable[..., Tracker]:
         validate: list[str] | tuple[str, ...] = (),
         active_loop: str | None = None,
         sender_id: str = "test-user",
+        input_channel: str | None = None,
     ) -> Tracker:
         values = {name: None for name in SLOTS}
         values["language"] = "es"
@@ -100,7 +101,8 @@ def make_tracker() -> Callable[..., Tracker]:
             "intent": {"name": intent, "confidence": 1.0} if intent else {},
             "entities": entities or [],
         }
-        events: list[dict[str, Any]] = [{"event": "user", "text": text, "parse_data": latest}]
+        events: list[dict[str, Any]] = [{"event": "user", "text": text, "parse_data": latest,
+                                         "input_channel": input_channel}]
         if active_loop:
             events.append({"event": "action", "name": active_loop})
         events += [{"event": "slot", "name": n, "value": values[n]} for n in validate]

@@ -104,6 +104,42 @@ async def test_phone_last_nine_digits_verify(store_db, demo_orders, make_tracker
     assert slots_of(events)["verified_order_id"] == o.id
 
 
+async def test_whatsapp_number_of_the_order_verifies_without_asking(store_db, demo_orders,
+                                                                   make_tracker, dispatcher,
+                                                                   domain, slots_of, said):
+    o = demo(demo_orders, "in_transit", market="AR")
+    wa_id = "".join(c for c in o.customer["phone"] if c.isdigit())  # how WhatsApp sends it
+    events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id}, ["order_id"], sender_id=wa_id,
+                       input_channel="whatsapp")
+    slots = slots_of(events)
+    assert slots["verified_order_id"] == o.id and last_requested(events) is None
+    assert "WhatsApp" in said(dispatcher)
+
+
+async def test_other_whatsapp_number_still_has_to_verify(store_db, demo_orders, make_tracker,
+                                                         dispatcher, domain, slots_of, said):
+    o = demo(demo_orders, "in_transit", market="AR")
+    events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id}, ["order_id"], sender_id="34699000111",
+                       input_channel="whatsapp")
+    assert slots_of(events) == {"order_id": o.id}  # order taken, identity still to be given
+    assert "verificado" not in said(dispatcher)
+
+
+async def test_web_conversation_named_like_the_phone_is_not_trusted(store_db, demo_orders,
+                                                                    make_tracker, dispatcher,
+                                                                    domain, slots_of, said):
+    # socket.io lets the browser choose its session id; only the WhatsApp channel vouches
+    o = demo(demo_orders, "in_transit", market="AR")
+    wa_id = "".join(c for c in o.customer["phone"] if c.isdigit())
+    events = await run(ValidateOrderStatusForm(), make_tracker, dispatcher, domain,
+                       {"order_id": o.id}, ["order_id"], sender_id=wa_id,
+                       input_channel="socketio")
+    assert slots_of(events) == {"order_id": o.id}
+    assert "verificado" not in said(dispatcher)
+
+
 async def test_mismatch_counts_and_asks_again(store_db, demo_orders, make_tracker, dispatcher,
                                               domain,
                                               said, slots_of):
