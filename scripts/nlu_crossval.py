@@ -348,6 +348,28 @@ def normalise(text: str) -> str:
     return " ".join("".join(c if c.isalnum() else " " for c in letters).split())
 
 
+def _summary_table(languages: dict[str, Any]) -> list[str]:
+    lines = ["| language | examples | accuracy | macro P | macro R | macro F1 |",
+             "|---|---|---|---|---|---|"]
+    for lang, s in languages.items():
+        lines.append(
+            f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_precision']} | "
+            f"{s['macro_recall']} | **{s['macro_f1']}** |"
+        )
+    return lines
+
+
+def _per_intent_tables(languages: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for lang, s in languages.items():
+        lines += ["", f"## {lang}", "", "| intent | P | R | F1 | n |", "|---|---|---|---|---|"]
+        for intent, m in s["per_intent"].items():
+            lines.append(
+                f"| {intent} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} |"
+            )
+    return lines
+
+
 def heldout_markdown(report: dict[str, Any]) -> str:
     lines = [
         "# NLU held-out evaluation",
@@ -357,14 +379,8 @@ def heldout_markdown(report: dict[str, Any]) -> str:
         "blind, by someone who never read the training data, and never trained on. "
         "Intent predicted by the full pipeline (fallback included).",
         "",
-        "| language | examples | accuracy | macro P | macro R | macro F1 |",
-        "|---|---|---|---|---|---|",
     ]
-    for lang, s in report["languages"].items():
-        lines.append(
-            f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_precision']} | "
-            f"{s['macro_recall']} | **{s['macro_f1']}** |"
-        )
+    lines += _summary_table(report["languages"])
     lines += [
         "",
         "Only the held-out messages that do not also occur in the training data "
@@ -375,12 +391,7 @@ def heldout_markdown(report: dict[str, Any]) -> str:
     ]
     for lang, s in report.get("unseen_only", {}).items():
         lines.append(f"| {lang} | {s['examples']} | {s['accuracy']} | **{s['macro_f1']}** |")
-    for lang, s in report["languages"].items():
-        lines += ["", f"## {lang}", "", "| intent | P | R | F1 | n |", "|---|---|---|---|---|"]
-        for intent, m in s["per_intent"].items():
-            lines.append(
-                f"| {intent} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} |"
-            )
+    lines += _per_intent_tables(report["languages"])
     return "\n".join(lines) + "\n"
 
 
@@ -391,14 +402,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"{report['folds']}-fold stratified, seed {report['seed']}, config `{report['config']}`; "
         "intent predicted by the full pipeline (fallback included).",
         "",
-        "| language | examples | accuracy | macro P | macro R | macro F1 |",
-        "|---|---|---|---|---|---|",
     ]
-    for lang, s in report["languages"].items():
-        lines.append(
-            f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_precision']} | "
-            f"{s['macro_recall']} | **{s['macro_f1']}** |"
-        )
+    lines += _summary_table(report["languages"])
     if "seeds" in report:
         langs = list(report["languages"])
         lines += [
@@ -428,12 +433,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             + " | ".join(str(per_lang[lang]) for lang in report["languages"])
             + " |"
         )
-    for lang, s in report["languages"].items():
-        lines += ["", f"## {lang}", "", "| intent | P | R | F1 | n |", "|---|---|---|---|---|"]
-        for intent, m in s["per_intent"].items():
-            lines.append(
-                f"| {intent} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} |"
-            )
+    lines += _per_intent_tables(report["languages"])
     return "\n".join(lines) + "\n"
 
 

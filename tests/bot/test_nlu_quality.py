@@ -10,31 +10,18 @@ model into a failure, as for the model conversation tests.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "models" / "atiende.tar.gz"
+from tests.bot.trained_model import MODEL, ROOT, model_test_marks
+
 HELDOUT = ROOT / "tests" / "data" / "nlu_heldout"
-MISSING = (
-    f"NLU QUALITY TESTS NOT RUN: {MODEL} does not exist. Train it first (make train); "
-    "set ATIENDE_REQUIRE_MODEL=1 to make this a failure."
-)
 GOAL_MACRO_F1 = 0.92
 MIN_INTENT_RECALL = 0.75
 
-if not MODEL.exists():
-    if os.environ.get("ATIENDE_REQUIRE_MODEL") == "1":
-        raise RuntimeError(MISSING)
-    sys.stderr.write(f"\n*** {MISSING} ***\n")
-    pytestmark = [pytest.mark.slow, pytest.mark.skip(reason=MISSING)]
-else:
-    pytestmark = [pytest.mark.slow]
+pytestmark = model_test_marks("NLU QUALITY TESTS")
 
 
 @pytest.fixture(scope="module")

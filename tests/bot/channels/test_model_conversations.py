@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -27,21 +26,12 @@ from bot.channels.whatsapp import WhatsAppInput
 from bot.handoff_gate import HandoffApiClient, HandoffGate
 from bot.outbox import Outbox
 from tests.bot.channels.harness import Recorder, SanicHarness, load_fixture
+from tests.bot.trained_model import MODEL, ROOT, model_test_marks
 
-ROOT = Path(__file__).resolve().parents[3]
-MODEL = ROOT / "models" / "atiende.tar.gz"
 APP_PYTHON = ROOT / ".venv" / "app" / "bin" / "python"
 SECRET = "conv-secret"
-MISSING = (f"MODEL CONVERSATION TESTS NOT RUN: {MODEL} does not exist. Train it first "
-           "(make train); set ATIENDE_REQUIRE_MODEL=1 to make this a failure.")
 
-if not MODEL.exists():
-    if os.environ.get("ATIENDE_REQUIRE_MODEL") == "1":
-        raise RuntimeError(MISSING)
-    sys.stderr.write(f"\n*** {MISSING} ***\n")
-    pytestmark = [pytest.mark.slow, pytest.mark.skip(reason=MISSING)]
-else:
-    pytestmark = [pytest.mark.slow]
+pytestmark = model_test_marks("MODEL CONVERSATION TESTS")
 
 
 def free_port() -> int:

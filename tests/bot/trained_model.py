@@ -1,0 +1,28 @@
+"""The trained model that some bot-env tests load, and what to do when it is missing."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "atiende.tar.gz"
+
+
+def model_test_marks(what: str) -> list[pytest.MarkDecorator]:
+    """``pytestmark`` for a module of tests that need ``models/atiende.tar.gz``.
+
+    Without the model they are SKIPPED LOUDLY (reason in the summary and on stderr);
+    ``ATIENDE_REQUIRE_MODEL=1`` (``make test`` after ``make train``) makes that a failure.
+    """
+    if MODEL.exists():
+        return [pytest.mark.slow]
+    message = (f"{what} NOT RUN: {MODEL} does not exist. Train it first (make train); "
+               "set ATIENDE_REQUIRE_MODEL=1 to make this a failure.")
+    if os.environ.get("ATIENDE_REQUIRE_MODEL") == "1":
+        raise RuntimeError(message)
+    sys.stderr.write(f"\n*** {message} ***\n")
+    return [pytest.mark.slow, pytest.mark.skip(reason=message)]
