@@ -40,14 +40,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def greeting(lang: str) -> str:
-    """The first words of utter_greet in ``lang``, read from domain.yml."""
-    variants = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]["utter_greet"]
+def response_start(name: str, lang: str) -> str:
+    """The first words of response ``name`` in ``lang``, read from domain.yml."""
+    variants = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"][name]
     for v in variants:
         is_en = any(c.get("value") == "en" for c in v.get("condition") or [])
         if is_en == (lang == "en"):
-            return v["text"].split(".")[0][:30]
-    raise AssertionError(f"no {lang} utter_greet")
+            return v["text"].split("{")[0].split(".")[0][:30]
+    raise AssertionError(f"no {lang} {name}")
+
+
+def greeting(lang: str) -> str:
+    return response_start("utter_greet", lang)
 
 
 HANDOFF_PORT = free_port()  # the fake handoff API (started per test) listens here
@@ -173,3 +177,22 @@ async def test_after_handoff_the_shopper_reaches_the_agent_not_the_bot(
     assert [r["json"]["text"] for r in forwarded] == ["¿hay alguien?"]
     assert forwarded[0]["json"]["message_id"] == f"wamid.conv.{shopper}.2"
     assert len(texts(whatsapp_bot[2])) == bot_replies  # the bot stayed silent
+
+
+async def test_replies_follow_the_shoppers_language_turn_by_turn(whatsapp_bot: Any) -> None:
+    shopper = "34600999888"
+    await say(whatsapp_bot, shopper, "hola, buenas tardes", 1)
+    first = texts(whatsapp_bot[2])
+    assert any(greeting("es") in r for r in first), first
+    await say(whatsapp_bot, shopper, "hi, where is my order?", 2)
+    second = texts(whatsapp_bot[2])[len(first):]
+    assert any(response_start("utter_ask_order_id", "en") in r for r in second), second
+    await say(whatsapp_bot, shopper, "perdona, mejor en español: ¿cuál era el número?", 3)
+    third = texts(whatsapp_bot[2])[len(first) + len(second):]
+    assert third and not any(response_start("utter_ask_order_id", "en") in r for r in third), third
+
+
+async def test_an_order_number_on_its_own_asks_what_to_do_with_it(whatsapp_bot: Any) -> None:
+    await say(whatsapp_bot, "34600777666", "AT100234", 1)
+    replies = texts(whatsapp_bot[2])
+    assert any(response_start("utter_order_what_next", "es") in r for r in replies), replies
