@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from actions.address import ActionChangeAddress, clean_address
-
-
-def demo(demo_orders, scenario, language="es", market=None):
-    return next(o for o in demo_orders
-                if o.scenario == scenario and o.customer["language"] == language
-                and (market is None or o.customer["market"] == market))
+from tests.actions.helpers import demo
 
 
 def verified(o, **extra):

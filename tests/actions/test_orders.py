@@ -8,14 +8,9 @@ import pytest
 
 from actions.orders import ActionCancelOrder, ActionOrderStatus
 from actions.store import OrderStatus, get_store
+from tests.actions.helpers import demo
 
 FLOW = {"cancel_confirm", "return_item", "return_reason", "new_address"}
-
-
-def demo(demo_orders, scenario, language="es", market=None):
-    return next(o for o in demo_orders
-                if o.scenario == scenario and o.customer["language"] == language
-                and (market is None or o.customer["market"] == market))
 
 
 def verified(o, **extra):

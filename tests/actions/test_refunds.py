@@ -6,12 +6,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from actions.refunds import ActionRefundStatus
-
-
-def demo(demo_orders, scenario, language="es", market=None):
-    return next(o for o in demo_orders
-                if o.scenario == scenario and o.customer["language"] == language
-                and (market is None or o.customer["market"] == market))
+from tests.actions.helpers import demo
 
 
 def verified(o):

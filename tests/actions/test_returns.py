@@ -8,12 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from actions.order_common import format_date, today
 from actions.returns import ActionCreateReturn, match_items
 from actions.store import get_store
-
-
-def demo(demo_orders, scenario, language="es", market=None):
-    return next(o for o in demo_orders
-                if o.scenario == scenario and o.customer["language"] == language
-                and (market is None or o.customer["market"] == market))
+from tests.actions.helpers import demo
 
 
 def verified(o, **extra):
