@@ -37,7 +37,7 @@ kb-eval: kb       ## KB retrieval quality: recall@1/@3, MRR per language (report
 
 nlu-eval: setup  ## NLU quality per language: 3-fold cross-validation (3 seeds) + blind held-out set (reports/nlu)
 	@$(BOT)/python -m scripts.nlu_crossval --folds 3 --seeds 42,7,13
-	@$(BOT)/python -m scripts.nlu_crossval --heldout tests/data/nlu_heldout
+	@$(BOT)/python -m scripts.nlu_heldout
 
 bench:           ## run the benchmarks in bench/ (prints figures)
 	@$(APP) -m bench.kb_search

@@ -19,11 +19,7 @@ Run in the bot env, from the repo root:
     .venv/bot/bin/python -m scripts.nlu_crossval --folds 3 --variant no-lemmas
 Writes reports/nlu/crossval_<variant>.json and .md.
 
-``--heldout tests/data/nlu_heldout`` instead trains once on all of data/nlu and scores the
-held-out set (written blind by someone who never saw data/nlu, never trained on): the closest
-we get to "messages nobody on the team wrote". Writes reports/nlu/heldout.json, .md and
-heldout_confusions.json — which intent was taken for which, without the texts, so that the set
-stays blind for whoever writes training data (print the texts with --show-errors when needed).
+The blind held-out set is scored by ``scripts/nlu_heldout.py``, which reuses the pieces here.
 """
 
 from __future__ import annotations
@@ -37,7 +33,7 @@ import random
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -125,7 +121,7 @@ def scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
     }
 
 
-async def _parse_all(model_path: str, texts: Sequence[str]) -> list[dict[str, Any]]:
+async def parse_all(model_path: str, texts: Sequence[str]) -> list[dict[str, Any]]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(model_path)
@@ -218,7 +214,7 @@ def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -
             if not model:
                 raise RuntimeError(f"training fold {k} failed")
             held_out = [examples[i] for i in test_idx]
-            parsed = asyncio.run(_parse_all(model, [m.get("text") for _, _, m in held_out]))
+            parsed = asyncio.run(parse_all(model, [m.get("text") for _, _, m in held_out]))
             for (lang, intent, _), result in zip(held_out, parsed, strict=True):
                 gold[lang].append(intent)
                 pred[lang].append((result.get("intent") or {}).get("name") or "")
@@ -265,90 +261,7 @@ def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -
     }
 
 
-def load_heldout(heldout_dir: Path) -> list[Example]:
-    from rasa.shared.nlu.training_data.loading import load_data
-
-    examples: list[Example] = []
-    for lang in LANGUAGES:
-        path = heldout_dir / f"{lang}.yml"
-        for message in load_data(str(path)).intent_examples:
-            examples.append((lang, message.get("intent"), message))
-    return examples
-
-
-def run_heldout(config_path: Path, nlu_dir: Path, heldout_dir: Path) -> dict[str, Any]:
-    """Train on all of data/nlu, score the blind held-out set per language."""
-    from rasa.model_training import train_nlu
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
-    from rasa.shared.nlu.training_data.loading import load_data
-    from rasa.shared.nlu.training_data.training_data import TrainingData
-
-    train = TrainingData([m for _, _, m in load_examples(nlu_dir)]).merge(
-        load_data(str(nlu_dir / "common.yml"))
-    )
-    test = load_heldout(heldout_dir)
-    seen_texts = {normalise(m.get("text")) for m in train.intent_examples}
-    gold: dict[str, list[str]] = defaultdict(list)
-    pred: dict[str, list[str]] = defaultdict(list)
-    unseen_gold: dict[str, list[str]] = defaultdict(list)
-    unseen_pred: dict[str, list[str]] = defaultdict(list)
-    errors: dict[str, list[dict[str, str]]] = defaultdict(list)
-    with tempfile.TemporaryDirectory(prefix="atiende-heldout-") as tmp:
-        tmp_dir = Path(tmp)
-        config = variant_config(config_path, "as-configured", tmp_dir)
-        data_path = tmp_dir / "train.yml"
-        data_path.write_text(RasaYAMLWriter().dumps(train), encoding="utf-8")
-        started = time.perf_counter()
-        model = train_nlu(
-            str(config), str(data_path), str(tmp_dir / "models"), fixed_model_name="heldout"
-        )
-        seconds = round(time.perf_counter() - started, 1)
-        if not model:
-            raise RuntimeError("training failed")
-        parsed = asyncio.run(_parse_all(model, [m.get("text") for _, _, m in test]))
-    for (lang, intent, message), result in zip(test, parsed, strict=True):
-        predicted = (result.get("intent") or {}).get("name") or ""
-        gold[lang].append(intent)
-        pred[lang].append(predicted)
-        if normalise(message.get("text")) not in seen_texts:
-            unseen_gold[lang].append(intent)
-            unseen_pred[lang].append(predicted)
-        if predicted != intent:
-            errors[lang].append(
-                {"text": message.get("text"), "gold": intent, "predicted": predicted}
-            )
-    return {
-        "variant": "held-out",
-        "errors": dict(errors),
-        "config": str(
-            config_path.relative_to(ROOT) if config_path.is_relative_to(ROOT) else config_path
-        ),
-        "heldout": str(
-            heldout_dir.relative_to(ROOT) if heldout_dir.is_relative_to(ROOT) else heldout_dir
-        ),
-        "training_examples": len(train.intent_examples),
-        "training_seconds": seconds,
-        "languages": {lang: scores(gold[lang], pred[lang]) for lang in LANGUAGES if gold[lang]},
-        # short messages ("hola", "thanks") are bound to be in the training data too; this is
-        # the score on the held-out messages that are not (case- and accent-insensitive)
-        "unseen_only": {
-            lang: scores(unseen_gold[lang], unseen_pred[lang])
-            for lang in LANGUAGES
-            if unseen_gold[lang]
-        },
-    }
-
-
-def normalise(text: str) -> str:
-    """Lower-case, accents and punctuation dropped: what "the same message" means here."""
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join("".join(c if c.isalnum() else " " for c in letters).split())
-
-
-def _summary_table(languages: dict[str, Any]) -> list[str]:
+def summary_table(languages: dict[str, Any]) -> list[str]:
     lines = ["| language | examples | accuracy | macro P | macro R | macro F1 |",
              "|---|---|---|---|---|---|"]
     for lang, s in languages.items():
@@ -359,7 +272,7 @@ def _summary_table(languages: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _per_intent_tables(languages: dict[str, Any]) -> list[str]:
+def per_intent_tables(languages: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for lang, s in languages.items():
         lines += ["", f"## {lang}", "", "| intent | P | R | F1 | n |", "|---|---|---|---|---|"]
@@ -370,31 +283,6 @@ def _per_intent_tables(languages: dict[str, Any]) -> list[str]:
     return lines
 
 
-def heldout_markdown(report: dict[str, Any]) -> str:
-    lines = [
-        "# NLU held-out evaluation",
-        "",
-        f"Trained once on all of `data/nlu` ({report['training_examples']} examples, "
-        f"config `{report['config']}`), scored on `{report['heldout']}` — messages written "
-        "blind, by someone who never read the training data, and never trained on. "
-        "Intent predicted by the full pipeline (fallback included).",
-        "",
-    ]
-    lines += _summary_table(report["languages"])
-    lines += [
-        "",
-        "Only the held-out messages that do not also occur in the training data "
-        "(case, accents and punctuation ignored):",
-        "",
-        "| language | examples | accuracy | macro F1 |",
-        "|---|---|---|---|",
-    ]
-    for lang, s in report.get("unseen_only", {}).items():
-        lines.append(f"| {lang} | {s['examples']} | {s['accuracy']} | **{s['macro_f1']}** |")
-    lines += _per_intent_tables(report["languages"])
-    return "\n".join(lines) + "\n"
-
-
 def to_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# NLU cross-validation — {report['variant']}",
@@ -403,7 +291,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         "intent predicted by the full pipeline (fallback included).",
         "",
     ]
-    lines += _summary_table(report["languages"])
+    lines += summary_table(report["languages"])
     if "seeds" in report:
         langs = list(report["languages"])
         lines += [
@@ -433,7 +321,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             + " | ".join(str(per_lang[lang]) for lang in report["languages"])
             + " |"
         )
-    lines += _per_intent_tables(report["languages"])
+    lines += per_intent_tables(report["languages"])
     return "\n".join(lines) + "\n"
 
 
@@ -454,14 +342,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--variant", choices=("as-configured", "lemmas", "no-lemmas"), default="as-configured"
     )
     parser.add_argument("--out", default=str(ROOT / "reports" / "nlu"))
-    parser.add_argument(
-        "--heldout",
-        default=None,
-        help="score a blind held-out set (dir with es.yml/en.yml) instead of k-fold",
-    )
-    parser.add_argument(
-        "--show-errors", action="store_true", help="with --heldout: print the missed texts"
-    )
     args = parser.parse_args(argv)
     if args.folds < 2:
         parser.error("--folds must be at least 2")
@@ -470,33 +350,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.heldout:
-        report = run_heldout(
-            Path(args.config).resolve(), Path(args.nlu_dir), Path(args.heldout).resolve()
-        )
-        errors = report.pop("errors")
-        (out / "heldout.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-        confusions = {
-            lang: dict(Counter(f"{e['gold']} -> {e['predicted']}" for e in errs).most_common())
-            for lang, errs in errors.items()
-        }
-        (out / "heldout_confusions.json").write_text(
-            json.dumps(confusions, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        if args.show_errors:
-            for lang, errs in errors.items():
-                for e in errs:
-                    print(f"{lang}\t{e['gold']} -> {e['predicted']}\t{e['text']}")
-        (out / "heldout.md").write_text(heldout_markdown(report), encoding="utf-8")
-        for lang, s in report["languages"].items():
-            unseen = report["unseen_only"].get(lang, {})
-            print(
-                f"held-out {lang}: macro F1 {s['macro_f1']} "
-                f"(accuracy {s['accuracy']}, n={s['examples']}); "
-                f"unseen only: macro F1 {unseen.get('macro_f1')} (n={unseen.get('examples')})"
-            )
-        return 0
-
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
     runs = [
         run(Path(args.config).resolve(), Path(args.nlu_dir), args.folds, seed, args.variant)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scripts.nlu_crossval import normalise, stratified_folds, to_markdown
+from scripts.nlu_crossval import stratified_folds, to_markdown
 
 
 def test_folds_are_stratified_by_language_and_intent_and_cover_everything() -> None:
@@ -19,11 +19,6 @@ def test_folds_are_stratified_by_language_and_intent_and_cover_everything() -> N
 def test_folds_depend_on_the_seed() -> None:
     examples = [("es", "greet", None)] * 30
     assert stratified_folds(examples, 3, seed=1) != stratified_folds(examples, 3, seed=2)
-
-
-def test_same_message_ignores_case_accents_and_punctuation() -> None:
-    assert normalise("¡Holaaa, ¿Cómo estás?") == normalise("holaaa como estas")
-    assert normalise("¿Dónde está mi pedido?") != normalise("donde esta mi paquete")
 
 
 def test_markdown_lists_every_seed_and_the_mean() -> None:
