@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP := .venv/app/bin/python
 BOT := .venv/bot/bin
 
-.PHONY: help setup train kb kb-eval nlu-eval seed prepare run test bench lint clean
+.PHONY: help setup train kb kb-eval nlu-eval seed prepare run cluster test test-cluster bench bench-turns lint clean
 
 help:            ## list the tasks
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -27,6 +27,14 @@ prepare: setup   ## train + kb + seed
 run: prepare     ## set everything up and start Rasa, actions and the handoff API; Ctrl-C stops all
 	@$(APP) -m scripts.run
 
+cluster: prepare ## 2 x Rasa, actions and handoff API behind HAProxy on PostgreSQL + Redis (scripts/cluster.py)
+	@scripts/browser.sh
+	@$(APP) -m scripts.cluster
+
+test-cluster: prepare ## only the cluster's tests (make test runs them too)
+	@scripts/browser.sh
+	@ATIENDE_DATA_DIR=$${ATIENDE_TEST_DATA_DIR:-$$PWD/var/test} $(APP) -m pytest tests/cluster -p no:cacheprovider
+
 test: setup      ## set everything up and run every test (pytest in both envs, rasa validate + stories)
 	@scripts/browser.sh
 	@ATIENDE_DATA_DIR=$${ATIENDE_TEST_DATA_DIR:-$$PWD/var/test} $(APP) -m scripts.prepare all
@@ -35,17 +43,25 @@ test: setup      ## set everything up and run every test (pytest in both envs, r
 kb-eval: kb       ## KB retrieval quality: recall@1/@3, MRR per language (reports/kb)
 	@$(APP) -m kb_index eval --index var/kb_index --queries tests/data/kb_queries.jsonl --out-of-scope tests/data/kb_out_of_scope.jsonl --report reports/kb/eval.json
 
-nlu-eval: setup  ## NLU quality per language: 3-fold cross-validation (3 seeds) + blind held-out set (reports/nlu)
+nlu-eval: setup  ## NLU quality per language: 3-fold CV (3 seeds) + blind held-out + external set (reports/nlu)
 	@$(BOT)/python -m scripts.nlu_crossval --folds 3 --seeds 42,7,13
 	@$(BOT)/python -m scripts.nlu_heldout
+	@$(BOT)/python -m scripts.nlu_external
 
 bench:           ## run the benchmarks in bench/ (prints figures)
+	@$(APP) -m bench.redaction
 	@$(APP) -m bench.kb_search
 	@$(APP) -m bench.claim_throughput
 	@$(BOT)/python -m bench.nlu_latency
+	@$(APP) -m bench.media_put
+	@$(APP) -m bench.identity_attempts
+	@$(APP) -m bench.dashboard_metrics
+
+bench-turns: prepare ## turn latency, turns/s and per-stage breakdown of the running system (reports/perf)
+	@$(APP) -m bench.turn_latency --variant "stock:ATIENDE_RASA_SPEEDUPS=0" --variant "now:" --report reports/perf/turn_latency.json
 
 lint:            ## ruff over the code
-	@$(APP) -m ruff check bot actions kb_index handoff_api scripts tests bench
+	@$(APP) -m ruff check bot actions kb_index handoff_api scripts tests bench media_store privacy timing
 
 clean:           ## remove built artefacts (keeps the environments)
 	rm -rf var models results .stamps

@@ -12,9 +12,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.i18n import register, t
 from actions.masking import mask_address
-from actions.order_common import OrderAction, backend_error, offer_human_buttons, status_label
+from actions.order_common import (
+    OrderAction,
+    backend_error,
+    hand_off_request,
+    offer_human_buttons,
+    status_label,
+    why_not,
+)
 from actions.policy import check_address_change
-from actions.store import InvalidOperation, Order
+from actions.store import InvalidOperation, OperationNotSupported, Order
+from actions.store.mapping import same_address
 
 MESSAGES = {
     "address_current": {
@@ -42,6 +50,10 @@ MESSAGES = {
     "address_closed": {
         "es": "El pedido {order_id} está {status}; ya no tiene un envío que modificar.",
         "en": "Order {order_id} is {status}; there's no delivery left to change.",
+    },
+    "request_address": {
+        "es": "Cambiar la dirección de envío del pedido {order_id} a: {address}",
+        "en": "Change the shipping address of order {order_id} to: {address}",
     },
     "address_not_confirmed": {
         "es": "He pedido el cambio, pero el sistema no muestra la nueva dirección en el pedido "
@@ -81,12 +93,20 @@ class ActionChangeAddress(OrderAction):
         if address is None:
             dispatcher.utter_message(text=t("address_invalid", lang))
             return []
+        store = self.store()
         try:
-            await self.store().change_address(order.id, address)
+            if not store.supports("change_address"):
+                raise OperationNotSupported("change_address", why_not(store, "change_address"))
+            await store.change_address(order.id, address)
         except InvalidOperation:
             pass  # shipped meanwhile: the re-read decides
-        fresh = await self.store().get_order(order.id)
-        if fresh.shipping_address != address:
+        except OperationNotSupported as exc:
+            return hand_off_request(dispatcher, lang, "change_address", order.id,
+                                    t("request_address", lang, order_id=order.id,
+                                      address=address), exc.why)
+        fresh = await store.get_order(order.id)
+        # platforms store addresses in fields: compare what it says, not how it is punctuated
+        if not same_address(fresh.shipping_address, address):
             dispatcher.utter_message(text=t("address_not_confirmed", lang, order_id=order.id))
             if fresh.status.is_shipped:
                 dispatcher.utter_message(text=t("address_already_shipped", lang, order_id=order.id,

@@ -1,9 +1,18 @@
 """The five order form validators: identity check first, then each form's own slots.
 
-No order detail is shown until the order number and the matching email or phone are given (on
-WhatsApp the sender's own number counts as the phone: :func:`channel_phone`). The
-rules are plain functions (:func:`normalize_contact`, :func:`contact_matches`, :func:`is_locked`) so
-they are tested without a Tracker; the ``validate_<form>`` classes only wire them to rasa-sdk.
+No order detail is shown until the order number and the matching email or phone are given. On
+WhatsApp the sender's own number counts as the phone, but only when the signed WhatsApp webhook
+said so (:func:`channel_phone` reads the reserved ``atiende_verified`` metadata the WhatsApp channel
+sets after checking Meta's signature; nothing a REST or socket.io client sends can set it). The
+rules are plain functions (:func:`normalize_contact`, :func:`contact_matches`,
+:func:`channel_phone`) so they are tested without Rasa; the ``validate_<form>`` classes only
+wire them to rasa-sdk.
+
+Order numbers cannot be enumerated: the order number is taken without looking it up, and once a
+contact is given "no such order" and "that contact does not match" get the same answer
+(``verify_failed``) and count the same failure. Failures are counted per sender and per order
+number in the shared ledger (``actions/attempts.py``), so a new session, a new web session id or a
+restart does not reset them; at the limit the shopper is offered a person.
 
 Stopping a form from a validator (rasa-sdk 3.21 with Rasa 3.6): we append
 ``SlotSet("requested_slot", None)`` as the *last* event. Rasa's ``FormAction.is_done`` looks at the
@@ -12,8 +21,7 @@ rasa-sdk's ``next_requested_slot`` appended its own ``requested_slot`` event bef
 
 ``customer_contact`` is cleared after every check: the verification result lives in
 ``verified_order_id`` and the email/phone is not carried around in slots (or handoff packets).
-After three failed checks the conversation stays locked (``verification_attempts`` >= 3) until an
-agent or a new session resets that slot.
+``verification_attempts`` mirrors the sender's failures for the dialogue; the ledger decides.
 """
 
 from __future__ import annotations
@@ -28,20 +36,19 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.address import clean_address
+from actions.attempts import get_attempts
 from actions.i18n import register, t
 from actions.masking import mask_address
-from actions.order_common import backend_error, format_money, language, today
+from actions.order_common import backend_error, format_money, language
 from actions.orders import describe_items
 from actions.policy import (
     check_address_change,
     check_cancellation,
-    check_return_eligibility,
     market_policy,
 )
-from actions.returns import item_list, match_items
 from actions.store import Order, OrderNotFound, StoreError, get_store, normalize_order_id
+from bot.channels.identity import VERIFIED_KEY, VERIFYING_CHANNELS
 
-MAX_ATTEMPTS = 3
 STOP_REASONS = {"verification_failed", "backend_error"}
 SKIPPED = "-"  # slot value meaning "not needed: the action will explain why"
 LOCKED_RESPONSE = "utter_verification_failed_offer_human"
@@ -57,15 +64,18 @@ MESSAGES = {
         "es": "Necesito el email o el teléfono con el que hiciste el pedido.",
         "en": "I need the email or the phone number you used for the order.",
     },
-    "verify_contact_mismatch": {
-        "es": "Ese dato no coincide con el pedido {order_id}. Te quedan {left} intentos: prueba "
-              "con el email o el teléfono de la compra.",
-        "en": "That doesn't match order {order_id}. You have {left} attempts left: try the email "
-              "or phone used for the purchase.",
+    # one answer for "no such order" and "that contact does not match it" (no enumeration)
+    "verify_failed": {
+        "es": "No he podido verificar el pedido {order_id} con ese dato. Revisa el número de "
+              "pedido y el email o teléfono de la compra. Te quedan {left} intentos.",
+        "en": "I couldn't verify order {order_id} with that. Please check the order number and "
+              "the email or phone used for the purchase. You have {left} attempts left.",
     },
-    "verify_contact_mismatch_last": {
-        "es": "Ese dato tampoco coincide con el pedido {order_id}. Te queda un último intento.",
-        "en": "That doesn't match order {order_id} either. You have one last attempt.",
+    "verify_failed_last": {
+        "es": "No he podido verificar el pedido {order_id} con ese dato. Revisa el número de "
+              "pedido y el email o teléfono de la compra. Te queda un último intento.",
+        "en": "I couldn't verify order {order_id} with that. Please check the order number and "
+              "the email or phone used for the purchase. You have one last attempt.",
     },
     "verify_ok": {"es": "Gracias, pedido {order_id} verificado.",
                   "en": "Thanks, order {order_id} verified."},
@@ -106,27 +116,32 @@ def contact_matches(order: Order, contact: Any) -> bool:
     return len(stored) >= 9 and value[-9:] == stored[-9:]
 
 
+def _latest_user_event(tracker: Tracker) -> dict[str, Any] | None:
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "user":
+            return event
+    return None
+
+
 def channel_phone(tracker: Tracker) -> str | None:
-    """The shopper's phone number when the channel itself vouches for it: WhatsApp.
+    """The shopper's phone number when the channel itself proved it: the signed WhatsApp webhook.
 
-    The WhatsApp connector accepts only webhooks signed by Meta and uses the sender's WhatsApp
-    number as the conversation id, so a match with the order's phone is as good as the shopper
-    typing it. Message metadata is not trusted for this (the web channels pass client-supplied
-    metadata through), and neither is a web conversation id that happens to look like a number:
-    the latest message must have arrived on the WhatsApp channel.
+    Only the reserved ``atiende_verified`` entry of the latest user message counts, and only when
+    that same message arrived on a channel that verifies senders (``whatsapp``), for this very
+    conversation (its id is the WhatsApp number). Not the conversation id alone (a REST or web
+    client chooses it), not ``input_channel`` alone (Rasa's REST channel used to take it from the
+    request body), not any other metadata key.
     """
-    if tracker.get_latest_input_channel() != "whatsapp":
+    event = _latest_user_event(tracker)
+    if event is None or event.get("input_channel") not in VERIFYING_CHANNELS:
         return None
-    digits = re.sub(r"\D", "", tracker.sender_id or "")
-    return f"+{digits}" if len(digits) >= 9 else None
-
-
-def is_locked(attempts: Any) -> bool:
-    """Three failed checks end verification for this conversation."""
-    try:
-        return float(attempts or 0) >= MAX_ATTEMPTS
-    except (TypeError, ValueError):
-        return False
+    claim = (event.get("metadata") or {}).get(VERIFIED_KEY)
+    if not isinstance(claim, dict) or claim.get("channel") != event.get("input_channel"):
+        return None
+    digits = re.sub(r"\D", "", str(claim.get("phone") or ""))
+    if len(digits) < 9 or digits != (tracker.sender_id or ""):
+        return None
+    return f"+{digits}"
 
 
 def _is_verified(tracker: Tracker) -> bool:
@@ -154,11 +169,9 @@ class OrderFormValidation(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        if is_locked(tracker.get_slot("verification_attempts")) and not _is_verified(tracker):
-            dispatcher.utter_message(response=LOCKED_RESPONSE)
-            return [SlotSet("customer_contact", None),
-                    SlotSet("handoff_reason", "verification_failed"),
-                    SlotSet("requested_slot", None)]
+        if not _is_verified(tracker) and await get_attempts().attempts_left(
+                None, tracker.sender_id) == 0:
+            return [*self._locked(dispatcher), SlotSet("requested_slot", None)]
         events = await super().run(dispatcher, tracker, domain)
         if any(e.get("event") == "slot" and e.get("name") == "handoff_reason"
                and e.get("value") in STOP_REASONS for e in events):
@@ -171,6 +184,15 @@ class OrderFormValidation(FormValidationAction):
         return {}
 
     # -- shared slots -------------------------------------------------------------------------
+    async def _order(self, tracker: Tracker, dispatcher: CollectingDispatcher,
+                     lang: str) -> Order | dict[str, Any] | None:
+        """The verified order of the form (None before verification), or the slot values to
+        return when it cannot be read."""
+        order_id = normalize_order_id(tracker.get_slot("order_id"))
+        if not _is_verified(tracker) or order_id is None:
+            return None
+        return await self._load(order_id, dispatcher, lang)
+
     async def _load(self, order_id: str, dispatcher: CollectingDispatcher, lang: str,
                     *, quiet: bool = False) -> Order | dict[str, Any]:
         """The order, or the slot values to return when it cannot be read."""
@@ -186,6 +208,12 @@ class OrderFormValidation(FormValidationAction):
             backend_error(dispatcher, lang, exc, self.name())
         return {"order_id": None, "handoff_reason": "backend_error"}
 
+    @staticmethod
+    def _locked(dispatcher: CollectingDispatcher) -> list[EventType]:
+        dispatcher.utter_message(response=LOCKED_RESPONSE)
+        return [SlotSet("customer_contact", None),
+                SlotSet("handoff_reason", "verification_failed")]
+
     async def validate_order_id(self, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         lang = language(tracker)
@@ -193,23 +221,38 @@ class OrderFormValidation(FormValidationAction):
         if order_id is None:
             dispatcher.utter_message(text=t("verify_order_id_invalid", lang))
             return {"order_id": None}
-        order = await self._load(order_id, dispatcher, lang)
-        if isinstance(order, dict):
-            return order
-        result: dict[str, Any] = {"order_id": order_id}
         if tracker.get_slot("verified_order_id") == order_id:
-            result.update(await self.after_verified(order, dispatcher, tracker, lang))
-            return result
+            order = await self._load(order_id, dispatcher, lang)
+            if isinstance(order, dict):
+                return order
+            return {"order_id": order_id,
+                    **await self.after_verified(order, dispatcher, tracker, lang)}
+        contact_now = "customer_contact" in tracker.slots_to_validate()
+        if await get_attempts().attempts_left(order_id, tracker.sender_id) == 0:
+            if contact_now:  # validate_customer_contact says it, once
+                return {"order_id": order_id}
+            return {"order_id": order_id, **self._slot_values(self._locked(dispatcher))}
+        result: dict[str, Any] = {"order_id": order_id}
         phone = channel_phone(tracker)
-        if phone and contact_matches(order, phone):
-            result.update(await self._verified(order, dispatcher, tracker, lang,
-                                               "verify_ok_whatsapp"))
-            return result
+        if phone:
+            # the number WhatsApp proved: verified when it is the order's; otherwise (or no such
+            # order) the shopper is simply asked for the e-mail or phone, as anyone would be
+            order = await self._load(order_id, dispatcher, lang, quiet=True)
+            if isinstance(order, dict) and order.get("handoff_reason"):
+                return order
+            if isinstance(order, Order) and contact_matches(order, phone):
+                result.update(await self._verified(order, dispatcher, tracker, lang,
+                                                   "verify_ok_whatsapp"))
+                return result
         pending = tracker.get_slot("customer_contact")
-        if pending and "customer_contact" not in tracker.slots_to_validate():
+        if pending and not contact_now:
             # The contact came before the order number: check it now that we know the order.
-            result.update(await self._check_contact(order, pending, dispatcher, tracker, lang))
+            result.update(await self._check_contact(order_id, pending, dispatcher, tracker, lang))
         return result
+
+    @staticmethod
+    def _slot_values(events: list[EventType]) -> dict[str, Any]:
+        return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
     async def validate_customer_contact(self, value: Any, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
@@ -217,15 +260,12 @@ class OrderFormValidation(FormValidationAction):
         if normalize_contact(value) is None:
             dispatcher.utter_message(text=t("verify_contact_invalid", lang))
             return {"customer_contact": None}
+        if _is_verified(tracker):  # validate_order_id just verified it (WhatsApp number)
+            return {"customer_contact": None}
         order_id = normalize_order_id(tracker.get_slot("order_id"))
         if order_id is None:
             return {"customer_contact": value}  # kept until the order number arrives
-        # Order number given in this same message: validate_order_id reports an unknown one.
-        quiet = "order_id" in tracker.slots_to_validate()
-        order = await self._load(order_id, dispatcher, lang, quiet=quiet)
-        if isinstance(order, dict):
-            return {**order, "customer_contact": None}
-        return await self._check_contact(order, value, dispatcher, tracker, lang)
+        return await self._check_contact(order_id, value, dispatcher, tracker, lang)
 
     async def _verified(self, order: Order, dispatcher: CollectingDispatcher, tracker: Tracker,
                         lang: str, message: str) -> dict[str, Any]:
@@ -238,19 +278,29 @@ class OrderFormValidation(FormValidationAction):
         result.update(await self.after_verified(order, dispatcher, tracker, lang))
         return result
 
-    async def _check_contact(self, order: Order, contact: Any, dispatcher: CollectingDispatcher,
-                             tracker: Tracker, lang: str) -> dict[str, Any]:
-        if contact_matches(order, contact):
+    async def _check_contact(self, order_id: str, contact: Any,
+                             dispatcher: CollectingDispatcher, tracker: Tracker,
+                             lang: str) -> dict[str, Any]:
+        """Verify ``contact`` against ``order_id``. A missing order and a wrong contact take the
+        same path, say the same thing and count the same failure."""
+        attempts = get_attempts()
+        if await attempts.attempts_left(order_id, tracker.sender_id) == 0:
+            return {"customer_contact": None, "handoff_reason": "verification_failed",
+                    **self._slot_values(self._locked(dispatcher))}
+        order = await self._load(order_id, dispatcher, lang, quiet=True)
+        if isinstance(order, dict) and order.get("handoff_reason"):  # the store is down
+            return {**order, "customer_contact": None}
+        if isinstance(order, Order) and contact_matches(order, contact):
             return await self._verified(order, dispatcher, tracker, lang, "verify_ok")
-        attempts = int(float(tracker.get_slot("verification_attempts") or 0)) + 1
-        if attempts >= MAX_ATTEMPTS:
-            dispatcher.utter_message(response=LOCKED_RESPONSE)
-            return {"customer_contact": None, "verification_attempts": float(attempts),
-                    "handoff_reason": "verification_failed"}
-        left = MAX_ATTEMPTS - attempts
-        key = "verify_contact_mismatch_last" if left == 1 else "verify_contact_mismatch"
-        dispatcher.utter_message(text=t(key, lang, order_id=order.id, left=left))
-        return {"customer_contact": None, "verification_attempts": float(attempts)}
+        left = await attempts.failed(order_id, tracker.sender_id)
+        failures = float(await attempts.sender_failures(tracker.sender_id))
+        if left == 0:
+            return {"customer_contact": None, "verification_attempts": failures,
+                    "handoff_reason": "verification_failed",
+                    **self._slot_values(self._locked(dispatcher))}
+        key = "verify_failed_last" if left == 1 else "verify_failed"
+        dispatcher.utter_message(text=t(key, lang, order_id=order_id, left=left))
+        return {"customer_contact": None, "verification_attempts": failures}
 
 
 class ValidateOrderStatusForm(OrderFormValidation):
@@ -290,45 +340,6 @@ class ValidateCancelOrderForm(OrderFormValidation):
         if isinstance(value, str) and value.lower() in {"true", "false"}:
             return {"cancel_confirm": value.lower() == "true"}
         return {"cancel_confirm": None}
-
-
-class ValidateReturnForm(OrderFormValidation):
-    form = "return_form"
-
-    def name(self) -> str:
-        return "validate_return_form"
-
-    async def after_verified(self, order: Order, dispatcher: CollectingDispatcher,
-                             tracker: Tracker, lang: str) -> dict[str, Any]:
-        if not check_return_eligibility(order, today(), market_policy(order.market)).allowed:
-            return {"return_item": SKIPPED, "return_reason": SKIPPED}
-        if not tracker.get_slot("return_item"):
-            dispatcher.utter_message(text=t("return_items_intro", lang, order_id=order.id,
-                                            items=item_list(order, lang)))
-        return {}
-
-    async def validate_return_item(self, value: Any, dispatcher: CollectingDispatcher,
-                                   tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
-        if value == SKIPPED:
-            return {"return_item": SKIPPED}
-        order_id = normalize_order_id(tracker.get_slot("order_id"))
-        if not _is_verified(tracker) or order_id is None:
-            return {"return_item": None}
-        lang = language(tracker)
-        order = await self._load(order_id, dispatcher, lang)
-        if isinstance(order, dict):
-            return {**order, "return_item": None}
-        items = match_items(order, value if isinstance(value, str) else None)
-        if not items:
-            dispatcher.utter_message(text=t("return_item_unknown", lang,
-                                            items=item_list(order, lang)))
-            return {"return_item": None}
-        return {"return_item": "; ".join(i.name for i in items)}
-
-    async def validate_return_reason(self, value: Any, dispatcher: CollectingDispatcher,
-                                     tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
-        text = " ".join(str(value or "").split())
-        return {"return_reason": text[:300] if len(text) >= 2 or text == SKIPPED else None}
 
 
 class ValidateChangeAddressForm(OrderFormValidation):

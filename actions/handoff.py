@@ -75,6 +75,40 @@ MESSAGES = {
         "en": "Someone from the team is already looking after you. Just write here and "
               "they'll get it.",
     },
+    "handoff_queued_nobody": {
+        "es": "Te paso con una persona del equipo. Ahora mismo no hay nadie conectado, así que no "
+              "puedo darte un tiempo de espera; si nadie te atiende en {timeout} min, abriré un "
+              "caso y te responderán por escrito. Puedes seguir escribiendo aquí o decirme "
+              "«cancelar» para seguir conmigo.",
+        "en": "I'm putting you through to someone from the team. Nobody is connected right now, "
+              "so I can't give you a wait time; if nobody picks up within {timeout} min, I'll "
+              "open a case and they'll answer you in writing. You can keep writing here, or say "
+              "\"cancel\" to carry on with me.",
+    },
+    "handoff_offline_case": {
+        "es": "Ahora mismo nuestro equipo no está disponible. He abierto el caso {case} con toda "
+              "nuestra conversación: una persona te responderá {where} antes del {due}. "
+              "Mientras tanto, sigo aquí para lo que necesites.",
+        "en": "Our team isn't available right now. I've opened case {case} with our whole "
+              "conversation: a person will answer you {where} by {due}. Meanwhile, I'm still "
+              "here for anything you need.",
+    },
+    "handoff_where_email": {"es": "por e-mail", "en": "by e-mail"},
+    "handoff_where_channel": {"es": "por este mismo chat", "en": "in this same chat"},
+    "handback_left_queue": {
+        "es": "De acuerdo, he cancelado tu petición de hablar con una persona. Sigo aquí "
+              "contigo: ¿en qué te puedo ayudar?",
+        "en": "OK, I've cancelled your request to talk to a person. I'm still here with you: "
+              "how can I help?",
+    },
+    "handback_offline": {
+        "es": "Nadie del equipo ha podido atenderte a tiempo, lo siento. He abierto el caso "
+              "{case}: una persona te responderá {where} antes del {due}. Mientras tanto, sigo "
+              "aquí para lo que necesites.",
+        "en": "Sorry, nobody from the team could take your conversation in time. I've opened "
+              "case {case}: a person will answer you {where} by {due}. Meanwhile, I'm still here "
+              "for anything you need.",
+    },
     "handoff_when_today": {"es": "hoy a las {time}", "en": "today at {time}"},
     "handoff_when_tomorrow": {"es": "mañana a las {time}", "en": "tomorrow at {time}"},
     "handoff_when_day": {"es": "el {weekday} a las {time}", "en": "on {weekday} at {time}"},
@@ -144,12 +178,22 @@ async def order_snapshot(order_id: str | None) -> dict[str, Any] | None:
     return _json_safe(order)
 
 
+def _buttons(event: dict[str, Any]) -> list[dict[str, str]]:
+    """The buttons a bot message offered (title and payload): a tapped button comes back as its
+    payload ("/human_handoff"), which the console shows as the title the shopper tapped."""
+    buttons = (event.get("data") or {}).get("buttons") or []
+    return [{"title": str(b["title"]), "payload": str(b["payload"])} for b in buttons
+            if isinstance(b, dict) and b.get("title") and b.get("payload")]
+
+
 def transcript(tracker: Tracker) -> list[dict[str, Any]]:
     entries = [
         {"role": "user" if e["event"] == "user" else "bot", "text": e["text"],
-         "ts": e.get("timestamp")}
+         "ts": e.get("timestamp"),
+         **({"buttons": _buttons(e)} if e["event"] == "bot" and _buttons(e) else {})}
         for e in tracker.events
         if e.get("event") in ("user", "bot") and e.get("text")
+        and not str(e.get("text")).startswith(("/handoff_ended", "EXTERNAL: "))
     ]
     return entries[-TRANSCRIPT_LIMIT:]
 
@@ -218,9 +262,35 @@ def when_text(next_open: datetime, language: str, now: datetime | None = None) -
              time=time_text)
 
 
-def queue_message(ticket: QueueTicket, language: str) -> str:
+def due_text(due: datetime | str | None, language: str) -> str:
+    """"lunes 9 de diciembre a las 10:00" style, in the business time zone."""
+    if isinstance(due, str):
+        try:
+            due = datetime.fromisoformat(due.replace("Z", "+00:00"))
+        except ValueError:
+            due = None
+    if due is None:
+        return "48 h" if language == "en" else "48 horas"
+    tz = ZoneInfo(os.environ.get("BUSINESS_TZ", "Europe/Madrid"))
+    local = due.astimezone(tz)
+    return f"{WEEKDAYS[language][local.weekday()]} {local.day:02d}/{local.month:02d} " \
+           f"{local.strftime('%H:%M')}"
+
+
+def where_text(contact: str | None, language: str) -> str:
+    return t("handoff_where_email" if contact == "email" else "handoff_where_channel", language)
+
+
+def queue_message(ticket: QueueTicket, language: str, *, contact: str | None = None) -> str:
     if ticket.status == "assigned":
         return t("handoff_already_assigned", language)
+    if ticket.status == "offline":
+        return t("handoff_offline_case", language, case=f"#{ticket.id}",
+                 where=where_text(contact, language), due=due_text(ticket.answer_due_at,
+                                                                    language))
+    if ticket.agents_present == 0 and ticket.estimated_wait_seconds is None:
+        timeout = os.environ.get("HANDOFF_QUEUE_TIMEOUT_MINUTES", "20")
+        return t("handoff_queued_nobody", language, timeout=timeout)
     if not ticket.within_business_hours:
         if ticket.next_open_at is None:
             return t("handoff_out_of_hours_unknown", language)
@@ -253,7 +323,11 @@ class ActionHandoff(Action):
                          tracker.sender_id, reason, exc)
             dispatcher.utter_message(text=t("handoff_unavailable", language))
             return [SlotSet("handoff_reason", reason), SlotSet("handoff_active", False)]
-        dispatcher.utter_message(text=queue_message(ticket, language))
+        contact = "email" if (packet.get("customer") or {}).get("email") else "channel"
+        dispatcher.utter_message(text=queue_message(ticket, language, contact=contact))
+        if ticket.status == "offline":  # nobody can take it now: the bot keeps the conversation
+            return [SlotSet("handoff_reason", reason), SlotSet("handoff_id", str(ticket.id)),
+                    SlotSet("handoff_active", False)]
         return [
             SlotSet("handoff_reason", reason),
             SlotSet("handoff_id", str(ticket.id)),
@@ -275,9 +349,23 @@ class ActionHandback(Action):
                   domain: DomainDict) -> list[EventType]:
         language = normalize_language(tracker.get_slot("language"))
         outcome = next(tracker.get_latest_entity_values("handoff_outcome"), "handed_back")
+        events: list[EventType] = [SlotSet("handoff_active", False)]
+        if outcome in ("abandoned", "offline"):
+            # nobody answered: no rating to ask for; say what happens now
+            details = ((tracker.latest_message or {}).get("metadata") or {}).get("handoff") or {}
+            if outcome == "abandoned":
+                dispatcher.utter_message(text=t("handback_left_queue", language))
+            else:
+                dispatcher.utter_message(text=t(
+                    "handback_offline", language, case=f"#{details.get('handoff_id', '')}",
+                    where=where_text(details.get("contact"), language),
+                    due=due_text(details.get("answer_due_at"), language)))
+            form = (tracker.active_loop or {}).get("name")
+            if form and form != CSAT_FORM:
+                events.append(FollowupAction(form))
+            return events
         key = "handback_resolved" if outcome == "resolved" else "handback_returned"
         dispatcher.utter_message(text=t(key, language), buttons=rating_buttons(language))
-        events: list[EventType] = [SlotSet("handoff_active", False)]
         form = (tracker.active_loop or {}).get("name")
         if form and form != CSAT_FORM:
             events.append(FollowupAction(form))
@@ -319,12 +407,24 @@ class ActionStoreRating(Action):
                                      buttons=rating_buttons(language))
             return [SlotSet("rating", None)]
         await _send_rating(self._client or get_handoff_client(), tracker, rating, None)
-        return [SlotSet("rating", str(rating))]
+        # a new rating asks its own effort question and comment (csat_form)
+        return [SlotSet("rating", str(rating)), SlotSet("ces", None),
+                SlotSet("csat_comment", None)]
 
 
 class ValidateCsatForm(FormValidationAction):
     def name(self) -> str:
         return "validate_csat_form"
+
+    async def validate_ces(self, slot_value: Any, dispatcher: CollectingDispatcher,
+                           tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """The optional effort question: a button ("4"), a typed answer ("muy fácil") or
+        anything else, which counts as skipped ('-') so the form goes on to the comment."""
+        from actions.csat import read_effort
+
+        value = str(slot_value or "").strip()
+        effort = int(value) if value in ("1", "2", "3", "4", "5") else read_effort(value)
+        return {"ces": str(effort) if effort else "-"}
 
     async def validate_csat_comment(self, slot_value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
@@ -347,5 +447,5 @@ class ActionCsatThanks(Action):
             await _send_rating(self._client or get_handoff_client(), tracker, rating, str(comment))
         dispatcher.utter_message(text=t("csat_thanks",
                                         normalize_language(tracker.get_slot("language"))))
-        return [SlotSet("rating", None), SlotSet("csat_comment", None), SlotSet("handoff_id", None),
-                SlotSet("handoff_reason", None)]
+        return [SlotSet("rating", None), SlotSet("ces", None), SlotSet("csat_comment", None),
+                SlotSet("handoff_id", None), SlotSet("handoff_reason", None)]

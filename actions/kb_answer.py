@@ -1,7 +1,10 @@
 """Answers from the store's own help articles, with the source cited, or an honest "not sure".
 
 ``action_answer_from_kb`` searches the index built by ``python -m kb_index build``. A confident
-match is answered with the best passage plus the article's title and link; below the calibrated
+match is answered with the passage that answers best (kb_index.passages) plus a link to the
+article. Answers are Markdown — paragraphs, lists, **bold**, tables, links — which each channel
+renders its own way: the widget as safe HTML, WhatsApp with its own marks, Messenger as plain text
+(bot/channels/formatting.py, handoff_api/static/widget/markdown.js). Below the calibrated
 threshold the assistant does not guess: it offers the three closest articles as buttons and a
 human. Unanswered questions go to ``var/kb_gaps.jsonl`` so the store learns what to write next.
 ``action_kb_feedback`` records whether an answer helped.
@@ -30,16 +33,24 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.i18n import normalize_language, register, t
 from kb_index.index import Hit, KBIndex, KBIndexError
 from kb_index.settings import answer_threshold, data_dir, index_dir
+from privacy.records import analytics_record, append_jsonl, privacy_key
 
 logger = logging.getLogger(__name__)
 
-ANSWER_MAX_CHARS = 420
+#: Whole Markdown blocks up to this many characters: room for a table and the sentence before it.
+ANSWER_MAX_CHARS = 700
 SHOWN_HISTORY = 10
+#: The NLU marks a question it kept as ``faq`` although it was unsure (``faq_low_confidence``,
+#: bot/components/fallback_classifier.py): it may not be about the shop at all. Such a question is
+#: answered outright only if the KB is this much surer than usual; otherwise the shopper gets the
+#: closest articles as choices, so an off-topic question never turns into a store answer.
+LOW_INTENT_KEY = "faq_low_confidence"
+LOW_INTENT_MARGIN = 0.1
 
 MESSAGES = {
     "kb_answer": {
-        "es": "{answer}\n\nMás información: {title} {url}",
-        "en": "{answer}\n\nMore information: {title} {url}",
+        "es": "{answer}\n\nMás información: {link}",
+        "en": "{answer}\n\nMore information: {link}",
     },
     "kb_other_language": {
         "es": "(Este artículo solo está disponible en inglés.)",
@@ -112,7 +123,7 @@ INDEX = _IndexCache()
 
 # --------------------------------------------------------------------------- pure helpers
 def clean_markdown(text: str) -> str:
-    """Chat channels show Markdown literally; keep the words, drop the markup."""
+    """Markdown reduced to its words (kept for callers that need plain text, e.g. logs)."""
     text = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
     text = re.sub(r"(\*\*|__|`)", "", text)
     text = re.sub(r"^\s*#+\s*", "", text, flags=re.MULTILINE)
@@ -120,11 +131,28 @@ def clean_markdown(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def trim_answer(text: str, limit: int = ANSWER_MAX_CHARS) -> str:
-    """At most ``limit`` characters, cut after a whole sentence or line, never mid-word."""
-    text = clean_markdown(text)
-    if len(text) <= limit:
-        return text
+def markdown_blocks(text: str) -> list[str]:
+    """Paragraphs, lists and tables of a Markdown passage (a table is one block, even when no
+    blank line separates it from the sentence above it)."""
+    blocks: list[str] = []
+    current: list[str] = []
+    in_table = False
+    for line in text.strip().splitlines():
+        is_row = line.lstrip().startswith("|")
+        if not line.strip() or (current and is_row != in_table):
+            if current:
+                blocks.append("\n".join(current))
+            current = []
+        if line.strip():
+            current.append(line)
+            in_table = is_row
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most ``limit`` characters, after a whole sentence or line, never mid-word."""
     window = text[:limit]
     cut = max(window.rfind(". "), window.rfind(".\n"), window.rfind("\n"))
     if cut >= limit // 3:
@@ -132,11 +160,37 @@ def trim_answer(text: str, limit: int = ANSWER_MAX_CHARS) -> str:
     return window.rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
+def trim_answer(text: str, limit: int = ANSWER_MAX_CHARS) -> str:
+    """The passage as Markdown, in whole blocks up to ``limit`` characters.
+
+    A first block longer than the limit is cut after a whole table row, sentence or line. Headings
+    inside the passage become bold lines (chat bubbles have no heading sizes).
+    """
+    text = re.sub(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$", r"**\1**", text.strip(), flags=re.MULTILINE)
+    kept: list[str] = []
+    size = 0
+    for block in markdown_blocks(text):
+        if kept and size + len(block) + 2 > limit:
+            break
+        if not kept and len(block) > limit:
+            kept.append(_cut(block, limit))
+            break
+        kept.append(block)
+        size += len(block) + 2
+    return "\n\n".join(kept)
+
+
+def _link(title: str, url: str) -> str:
+    label = title.replace("[", "(").replace("]", ")")
+    return f"[{label}]({url})" if url.startswith(("http://", "https://")) else title
+
+
 def format_answer(hit: Hit, lang: str) -> str:
+    """The shopper's answer in Markdown: the section's name, the passage, the article's link."""
     answer = trim_answer(hit.text)
     if hit.heading and hit.heading != hit.title and len(hit.heading) < 80:
-        answer = f"{clean_markdown(hit.heading)}\n{answer}"  # the section's name gives context
-    text = t("kb_answer", lang, answer=answer, title=hit.title, url=hit.url).rstrip()
+        answer = f"**{hit.heading}**\n{answer}"  # the section's name gives context
+    text = t("kb_answer", lang, answer=answer, link=_link(hit.title, hit.url)).rstrip()
     if hit.lang != lang:
         text += "\n" + t("kb_other_language", lang)
     return text
@@ -147,9 +201,8 @@ def faq_payload(article_id: str) -> str:
 
 
 def _append_jsonl(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    """Analytics lines carry no personal data: text redacted, conversation id pseudonymised."""
+    append_jsonl(path, analytics_record(record, privacy_key()))
 
 
 async def _record(name: str, record: dict[str, Any]) -> None:
@@ -193,6 +246,8 @@ class ActionAnswerFromKB(Action):
             query = ""
         hits = await asyncio.to_thread(index.search, query, 3, None, lang) if query else []
         threshold = answer_threshold(index.meta["encoder"])
+        if (tracker.latest_message or {}).get(LOW_INTENT_KEY) and not requested:
+            threshold += LOW_INTENT_MARGIN
         if hits and hits[0].confidence >= threshold:
             return self._answer(dispatcher, tracker, hits[0], lang)
         await _record("kb_gaps.jsonl", {

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.i18n import normalize_language, register, t
@@ -30,8 +30,11 @@ from actions.store import (
 
 logger = logging.getLogger("actions.orders")
 
-FLOW_SLOTS = ("cancel_confirm", "return_item", "return_reason", "new_address")
+FLOW_SLOTS = ("cancel_confirm", "return_item", "return_seal", "return_reason", "return_exchange",
+              "return_confirm", "new_address")
 HUMAN_PAYLOAD = "/human_handoff"
+#: the change the bot could not make itself, written out for the agent (kept in the packet's slots)
+REQUEST_SLOT = "store_request"
 
 MESSAGES = {
     "store_backend_error": {
@@ -75,6 +78,30 @@ MESSAGES = {
     "pay_apple_pay": {"es": "Apple Pay", "en": "Apple Pay"},
     "pay_google_pay": {"es": "Google Pay", "en": "Google Pay"},
 }
+MESSAGES.update({
+    "store_request_handoff": {
+        "es": "{what} no lo puedo hacer yo desde aquí: en esta tienda lo hace una persona del "
+              "equipo. Te paso con ella con tu solicitud ya preparada, así no tendrás que repetir "
+              "nada.",
+        "en": "{what} is something I can't do myself here: in this shop a person on our team "
+              "takes care of it. I'm putting you through with your request already filled in, "
+              "so you won't need to repeat anything.",
+    },
+    "store_request_what_cancel_order": {"es": "Cancelar el pedido {order_id}",
+                                        "en": "Cancelling order {order_id}"},
+    "store_request_what_change_address": {"es": "Cambiar la dirección del pedido {order_id}",
+                                          "en": "Changing the address of order {order_id}"},
+    "store_request_what_create_return": {"es": "Abrir la devolución del pedido {order_id}",
+                                         "en": "Opening the return for order {order_id}"},
+    "store_request_why_read_only": {"es": "la tienda está conectada en solo lectura",
+                                    "en": "the store is connected read-only"},
+    "store_request_why_permission": {"es": "la clave de la tienda no tiene permiso de escritura",
+                                     "en": "the store key has no write permission"},
+    "store_request_why_unsupported": {"es": "la plataforma no ofrece esta operación por API",
+                                      "en": "the platform's API has no such operation"},
+    "store_request_note": {"es": "{request} [Hazlo en la tienda: {why}.]",
+                           "en": "{request} [Do it in the store: {why}.]"},
+})
 register(MESSAGES)
 
 _MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
@@ -142,6 +169,29 @@ def backend_error(dispatcher: CollectingDispatcher, lang: str, exc: BaseExceptio
     return [SlotSet("handoff_reason", "backend_error")]
 
 
+def hand_off_request(dispatcher: CollectingDispatcher, lang: str, operation: str,
+                     order_id: str, request: str, why: str) -> list[EventType]:
+    """The store won't let the bot make this change: say so, and queue the shopper for an agent
+    with the request written out (``store_request`` slot, shown in the handoff packet).
+
+    ``why`` is :attr:`OperationNotSupported.why`: read_only, permission or unsupported.
+    """
+    what = t(f"store_request_what_{operation}", lang, order_id=order_id)
+    dispatcher.utter_message(text=t("store_request_handoff", lang, what=what))
+    logger.info("store change handed to an agent: %s (%s)", operation, why)
+    note = t("store_request_note", lang, request=request, why=t(f"store_request_why_{why}", lang))
+    return [SlotSet(REQUEST_SLOT, note), SlotSet("handoff_reason", "approval_required"),
+            FollowupAction("action_handoff")]
+
+
+def why_not(store: StoreBackend, operation: str) -> str:
+    """Why ``store`` won't make ``operation`` (for the agent's note)."""
+    native = getattr(type(store), "native_operations", None)
+    if native is not None and operation not in native:
+        return "unsupported"
+    return "read_only"
+
+
 def verified_order_id(tracker: Tracker) -> str | None:
     """The order id only when the shopper proved it is theirs in this conversation."""
     order_id = normalize_order_id(tracker.get_slot("order_id"))
@@ -169,7 +219,9 @@ class OrderAction(Action, abc.ABC):
             return flow_reset()
         try:
             order = await self.store().get_order(order_id)
-            events = await self.handle(dispatcher, tracker, order, lang)
+            # a request from an earlier turn must not follow this one into a handoff packet
+            events = [SlotSet(REQUEST_SLOT, None), *await self.handle(dispatcher, tracker, order,
+                                                                      lang)]
         except OrderNotFound:
             dispatcher.utter_message(text=t("store_order_not_found", lang, order_id=order_id))
             return [SlotSet("order_id", None), SlotSet("verified_order_id", None), *flow_reset()]

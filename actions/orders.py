@@ -18,13 +18,15 @@ from actions.order_common import (
     backend_error,
     format_date,
     format_money,
+    hand_off_request,
     payment_label,
     status_label,
     today,
+    why_not,
 )
 from actions.policy import check_cancellation, market_policy, refund_timeline
 from actions.returns import holiday_note
-from actions.store import InvalidOperation, Order, OrderStatus
+from actions.store import InvalidOperation, OperationNotSupported, Order, OrderStatus
 
 MESSAGES = {
     "order_status_header": {
@@ -91,6 +93,22 @@ MESSAGES = {
         "en": "Because of the amount ({amount}), cancelling this order needs approval from a "
               "person on our team. I'm putting you through now; you won't need to repeat anything.",
     },
+    "cancel_done_refund_by_team": {
+        "es": "Hecho: el pedido {order_id} está cancelado. Como ya estaba pagado, nuestro equipo "
+              "emite el reembolso de {amount} a {method}; desde que se emite tarda "
+              "{min_days}-{max_days} días hábiles.",
+        "en": "Done: order {order_id} is cancelled. As it was already paid, our team is issuing "
+              "the {amount} refund to {method}; once issued it takes {min_days}-{max_days} "
+              "business days.",
+    },
+    "request_cancel": {
+        "es": "Cancelar el pedido {order_id} (el cliente lo ha confirmado). {refund}",
+        "en": "Cancel order {order_id} (the customer confirmed). {refund}",
+    },
+    "request_refund_due": {"es": "Hay que reembolsar {amount} a {method}.",
+                           "en": "Refund {amount} to {method}."},
+    "request_no_charge": {"es": "No se cobró nada: no hay reembolso.",
+                          "en": "Nothing was charged: no refund."},
     "cancel_not_confirmed": {
         "es": "He pedido la cancelación, pero el sistema muestra el pedido {order_id} como "
               "«{status}», así que no puedo confirmarla.",
@@ -167,11 +185,22 @@ class ActionCancelOrder(OrderAction):
         if tracker.get_slot("cancel_confirm") is not True:
             dispatcher.utter_message(text=t("cancel_kept", lang, **fields))
             return []
+        store = self.store()
         try:
-            await self.store().cancel_order(order.id, reason="customer_request_via_bot")
+            if not store.supports("cancel_order"):
+                raise OperationNotSupported("cancel_order", why_not(store, "cancel_order"))
+            await store.cancel_order(order.id, reason="customer_request_via_bot")
         except InvalidOperation:
             pass  # shipped or changed meanwhile: the re-read below tells the truth
-        fresh = await self.store().get_order(order.id)
+        except OperationNotSupported as exc:
+            refund = t("request_no_charge", lang) if decision.refund_cents == 0 else t(
+                "request_refund_due", lang,
+                amount=format_money(decision.refund_cents, order.currency, lang),
+                method=payment_label(order.payment_method, lang))
+            return hand_off_request(dispatcher, lang, "cancel_order", order.id,
+                                    t("request_cancel", lang, order_id=order.id, refund=refund),
+                                    exc.why)
+        fresh = await store.get_order(order.id)
         if fresh.status != OrderStatus.CANCELLED:
             dispatcher.utter_message(text=t("cancel_not_confirmed", lang, order_id=order.id,
                                             status=status_label(fresh, lang)))
@@ -179,9 +208,18 @@ class ActionCancelOrder(OrderAction):
                 dispatcher.utter_message(text=t("cancel_already_shipped", lang, **fields))
                 return []
             return backend_error(dispatcher, lang, None, self.name())
-        refund = next((r for r in fresh.refunds if r.status in {"pending", "processing"}), None)
-        if refund is None or decision.refund_cents == 0:  # never charged (unpaid, cash on delivery)
+        if decision.refund_cents == 0:  # never charged (unpaid, cash on delivery)
             dispatcher.utter_message(text=t("cancel_done_no_charge", lang, order_id=order.id))
+            return []
+        before = {r.id for r in order.refunds}
+        refund = next((r for r in fresh.refunds if r.id not in before and r.status != "failed"),
+                      None)
+        if refund is None:  # the platform cancels without refunding: the team issues it
+            low, high = refund_timeline(order.payment_method, policy)
+            dispatcher.utter_message(text=t(
+                "cancel_done_refund_by_team", lang, order_id=order.id,
+                amount=format_money(decision.refund_cents, order.currency, lang),
+                method=payment_label(order.payment_method, lang), min_days=low, max_days=high))
             return []
         low, high = refund_timeline(refund.method, policy)
         dispatcher.utter_message(text=t(

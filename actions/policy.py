@@ -1,9 +1,10 @@
 """Store policy decisions as plain functions: what may be cancelled, returned, refunded, changed.
 
 Actions ask these functions and then call the store; keeping the rules free of rasa_sdk makes them
-unit-testable and lets a store owner read the whole policy in one file (numbers in
-``actions/policy_markets.py``, prose in ``docs/policies.md``). Every decision carries a ``code`` the
-actions turn into a message in the shopper's language.
+unit-testable and lets a store owner read the whole policy in one place (figures in
+``data/policies/<market>.yml``, read by ``actions/policy_markets.py``; prose in
+``docs/policies.md``). Every decision carries a ``code`` the actions turn into a message in the
+shopper's language.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from actions import policy_markets
-from actions.store.base import Order, OrderStatus
+from actions.store.base import Order, OrderItem, OrderStatus, ReturnRecord
 
 FALLBACK_MARKET = "ES"
 
@@ -37,6 +38,13 @@ class MarketPolicy:
     refund_business_days: dict[str, tuple[int, int]] = field(default_factory=dict)
     seal_required_categories: frozenset[str] = frozenset()
     return_label_fee_cents: int = 0
+    # days to hand the parcel in once the label is issued (the how-to-return article quotes it)
+    return_drop_off_days: int = 7
+    # damaged / wrong / missing items: days from delivery to report it, the problems that need a
+    # photo, and how many times the photo is asked for before a person takes over
+    claim_report_days: int = 7
+    claim_photo_required: frozenset[str] = frozenset({"damaged"})
+    claim_photo_asks: int = 2
     # ((month, day) first purchase day, (month, day) last purchase day, (month, day) return-until
     # day of the following year) of the Black Friday/Christmas extension, or None.
     holiday_returns: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None = None
@@ -65,6 +73,8 @@ class Decision:
     holiday: bool = False  # the deadline comes from the Black Friday/Christmas extension
     seal_required: bool = False  # accepted only with the hygiene seal intact (swimwear)
     fee_cents: int = 0  # return-label fee already taken off ``refund_cents``
+    rma: str | None = None  # code "open_rma": the return already open for the item
+    item_id: int | None = None  # per-item refusals: the item the code is about
 
 
 def _month_day(text: str) -> tuple[int, int]:
@@ -81,36 +91,54 @@ def _holiday(raw: dict[str, str] | None) -> tuple[tuple[int, int], ...] | None:
             _month_day(raw["return_until"]))
 
 
-def _build(code: str, raw: dict[str, Any]) -> MarketPolicy:
-    merged = {**policy_markets.DEFAULTS, **raw}
-    days = {**policy_markets.DEFAULTS["refund_business_days"],
-            **raw.get("refund_business_days", {})}
-    return MarketPolicy(
-        market=code,
-        currency=merged["currency"],
-        return_window_days=int(merged["return_window_days"]),
-        statutory_withdrawal_days=int(merged["statutory_withdrawal_days"]),
-        approval_threshold_cents=int(merged["approval_threshold_cents"]),
-        non_returnable_categories=frozenset(merged["non_returnable_categories"]),
-        size_exchange_categories=frozenset(merged["size_exchange_categories"]),
-        free_size_exchange=bool(merged["free_size_exchange"]),
-        cancellable_statuses=frozenset(merged["cancellable_statuses"]),
-        refund_business_days={k: (int(v[0]), int(v[1])) for k, v in days.items()},
-        seal_required_categories=frozenset(merged["seal_required_categories"]),
-        return_label_fee_cents=int(merged["return_label_fee_cents"]),
-        holiday_returns=_holiday(merged["holiday_returns"]),  # type: ignore[arg-type]
-    )
+def _build(code: str, merged: dict[str, Any]) -> MarketPolicy:
+    """A validated policy from one market's keys (defaults already merged in)."""
+    try:
+        return MarketPolicy(
+            market=code,
+            currency=merged["currency"],
+            return_window_days=int(merged["return_window_days"]),
+            statutory_withdrawal_days=int(merged.get("statutory_withdrawal_days") or 0),
+            approval_threshold_cents=int(merged["approval_threshold_cents"]),
+            non_returnable_categories=frozenset(merged["non_returnable_categories"]),
+            size_exchange_categories=frozenset(merged["size_exchange_categories"]),
+            free_size_exchange=bool(merged["free_size_exchange"]),
+            cancellable_statuses=frozenset(merged["cancellable_statuses"]),
+            refund_business_days={k: (int(v[0]), int(v[1]))
+                                  for k, v in merged["refund_business_days"].items()},
+            seal_required_categories=frozenset(merged.get("seal_required_categories") or ()),
+            return_label_fee_cents=int(merged.get("return_label_fee_cents") or 0),
+            return_drop_off_days=int(merged.get("return_drop_off_days") or 7),
+            claim_report_days=int(merged.get("claim_report_days") or 7),
+            claim_photo_required=frozenset(merged.get("claim_photo_required") or ()),
+            claim_photo_asks=int(merged.get("claim_photo_asks") or 2),
+            holiday_returns=_holiday(merged.get("holiday_returns")),  # type: ignore[arg-type]
+        )
+    except KeyError as exc:
+        raise ValueError(f"market {code}: policy key {exc.args[0]!r} is missing") from None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``; nested mappings (``refund_business_days``) merge key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and \
+            isinstance(out.get(key), dict) else value
+    return out
 
 
 @lru_cache(maxsize=1)
 def load_policies() -> dict[str, MarketPolicy]:
-    """All market policies; ``ATIENDE_POLICY_FILE`` (JSON) may override any market's keys."""
-    markets = {code: dict(raw) for code, raw in policy_markets.MARKETS.items()}
+    """All market policies from the policy files (``ATIENDE_POLICY_DIR``, default
+    ``data/policies``); ``ATIENDE_POLICY_FILE`` (JSON) may still override any market's keys."""
+    facts = policy_markets.load()
+    markets = {code: dict(raw) for code, raw in facts.markets.items()}
     override = os.environ.get("ATIENDE_POLICY_FILE")
     if override:
         data = json.loads(Path(override).read_text(encoding="utf-8"))
         for code, raw in data.items():
-            markets.setdefault(code.upper(), {}).update(raw)
+            code = code.upper()
+            markets[code] = _merge(markets.get(code, dict(facts.defaults)), raw)
     return {code: _build(code, raw) for code, raw in markets.items()}
 
 
@@ -261,13 +289,59 @@ def check_return_eligibility(order: Order, today: date, policy: MarketPolicy) ->
     return Decision(True, "ok", deadline=deadline, holiday=holiday)
 
 
+#: RMA states in which the return is still under way (the shopper is shown it, not a new one)
+OPEN_RETURN_STATUSES = frozenset({"requested", "open", "label_sent"})
+
+
+def open_return_for(order: Order, item_id: int) -> ReturnRecord | None:
+    """The RMA still under way for ``item_id`` (requested, open, label sent), else None."""
+    return next((r for r in order.returns
+                 if item_id in r.item_ids and r.status in OPEN_RETURN_STATUSES), None)
+
+
+def check_item(order: Order, item: OrderItem, policy: MarketPolicy, *,
+               seal_intact: bool | None = None) -> Decision:
+    """Whether this one item may be returned, checked before anything is created or confirmed.
+
+    In order: a return already under way for it (``open_rma``, shown instead of a second one),
+    already returned (``already_returned``), final sale (``final_sale``), a category the policy
+    excludes (``non_returnable``: hygiene, gift cards, personalised), and for sealed-hygiene
+    categories a seal the shopper said is broken (``seal_broken``). ``seal_intact=None`` means
+    not asked yet: allowed with ``seal_required`` so the question is asked.
+    """
+    record = open_return_for(order, item.id)
+    if record is not None:
+        return Decision(False, "open_rma", rma=record.rma, item_id=item.id, kind=record.kind)
+    if item.id in order.returned_item_ids():
+        return Decision(False, "already_returned", item_id=item.id)
+    if item.final_sale:
+        return Decision(False, "final_sale", item_id=item.id)
+    if item.category in policy.non_returnable_categories:
+        return Decision(False, "non_returnable", item_id=item.id)
+    seal = item.category in policy.seal_required_categories
+    if seal and seal_intact is False:
+        return Decision(False, "seal_broken", item_id=item.id)
+    return Decision(True, "ok", item_id=item.id, seal_required=seal)
+
+
+def size_exchange_allowed(items: list[OrderItem], reason: str | None,
+                          policy: MarketPolicy) -> bool:
+    """A free size exchange is offered: the reason is about size and every item has a size in an
+    exchangeable category."""
+    return (policy.free_size_exchange and is_size_reason(reason) and bool(items)
+            and all(i.size and i.category in policy.size_exchange_categories for i in items))
+
+
 def check_return(order: Order, item_ids: list[int], today: date, policy: MarketPolicy,
-                 *, reason: str | None = None) -> Decision:
+                 *, reason: str | None = None, seal_intact: bool | None = None,
+                 remedy: str | None = None) -> Decision:
     """Whether these items may be returned today, as a refund or as a free size exchange.
 
-    Sealed-hygiene categories (swimwear) are accepted with ``seal_required`` so the shopper is told
-    the condition; where the market charges for the prepaid label (US) the fee is taken off the
-    refund unless the reason reports a faulty or wrong item.
+    The order-level rules (:func:`check_return_eligibility`) come first, then every item's own
+    (:func:`check_item`): the first refusal wins. Sealed-hygiene categories (swimwear) are accepted
+    with ``seal_required`` so the shopper is told the condition; where the market charges for the
+    prepaid label (US) the fee is taken off the refund unless the reason reports a faulty or
+    wrong item. ``remedy="refund"`` is the shopper turning the offered size exchange down.
     """
     eligible = check_return_eligibility(order, today, policy)
     if not eligible.allowed:
@@ -277,14 +351,13 @@ def check_return(order: Order, item_ids: list[int], today: date, policy: MarketP
     items = [order.item(i) for i in item_ids]
     if not item_ids or any(i is None for i in items):
         return Decision(False, "unknown_item", deadline=deadline)
-    if set(item_ids) & order.returned_item_ids():
-        return Decision(False, "already_returned", deadline=deadline)
-    if any(i.category in policy.non_returnable_categories for i in items if i):
-        return Decision(False, "non_returnable", deadline=deadline, holiday=holiday)
-    seal = any(i.category in policy.seal_required_categories for i in items if i)
-    exchange = (policy.free_size_exchange and is_size_reason(reason)
-                and all(i.size and i.category in policy.size_exchange_categories
-                        for i in items if i))
+    seal = False
+    for item in items:
+        verdict = check_item(order, item, policy, seal_intact=seal_intact)  # type: ignore[arg-type]
+        if not verdict.allowed:
+            return replace(verdict, deadline=deadline, holiday=holiday)
+        seal = seal or verdict.seal_required
+    exchange = remedy != "refund" and size_exchange_allowed(items, reason, policy)  # type: ignore[arg-type]
     if exchange:  # free everywhere: no label fee either
         return Decision(True, "ok", deadline=deadline, kind="exchange", holiday=holiday,
                         seal_required=seal)
@@ -296,3 +369,58 @@ def check_return(order: Order, item_ids: list[int], today: date, policy: MarketP
                         fee_cents=fee)
     return Decision(True, "ok", deadline=deadline, refund_cents=value - fee, holiday=holiday,
                     seal_required=seal, fee_cents=fee)
+
+
+#: what can be wrong with a delivered item (the ``problem`` entity and slot)
+CLAIM_PROBLEMS = ("damaged", "wrong_item", "missing")
+#: how a claim RMA's reason starts, so later claims by the same shopper are recognised
+CLAIM_MARK = "[claim:"
+
+
+def claim_photo_needed(problem: str | None, policy: MarketPolicy) -> bool:
+    """Whether this problem needs photo evidence in this market (damaged: yes; wrong or missing
+    items skip the photo where the policy says so)."""
+    return (problem or "damaged") in policy.claim_photo_required
+
+
+def is_claim(record: ReturnRecord) -> bool:
+    return record.reason.startswith(CLAIM_MARK)
+
+
+def check_claim(order: Order, item_ids: list[int], today: date, policy: MarketPolicy, *,
+                earlier_claims: int = 0) -> Decision:
+    """Whether the bot may settle a damaged / wrong / missing item claim itself.
+
+    The order must be delivered; the report must come within ``claim_report_days`` of delivery
+    (later defects are warranty cases); the items must be in the order and not already covered by
+    a return or claim. A person takes over (``needs_agent``) when the items' value is above the
+    market's approval threshold (``approval_required``), when the shopper already made a claim
+    (``repeated_claim``) or when the report comes too late (``claim_late``).
+    """
+    if order.status != OrderStatus.DELIVERED:
+        if order.status.is_shipped:
+            return Decision(False, "not_delivered_yet")
+        return Decision(False, "closed")
+    items = [order.item(i) for i in item_ids]
+    if not item_ids or any(i is None for i in items):
+        return Decision(False, "unknown_item")
+    for item in items:
+        record = open_return_for(order, item.id)  # type: ignore[union-attr]
+        if record is not None:
+            return Decision(False, "open_rma", rma=record.rma, item_id=item.id,  # type: ignore
+                            kind=record.kind)
+        if item.id in order.returned_item_ids():  # type: ignore[union-attr]
+            return Decision(False, "already_returned", item_id=item.id)  # type: ignore
+    value = sum(i.total_cents for i in items if i)
+    deadline = order.delivered_at.date() + timedelta(  # type: ignore[union-attr]
+        days=policy.claim_report_days)
+    if today > deadline:
+        return Decision(False, "claim_late", needs_agent=True, deadline=deadline,
+                        refund_cents=value)
+    if earlier_claims:
+        return Decision(False, "repeated_claim", needs_agent=True, deadline=deadline,
+                        refund_cents=value)
+    if needs_approval(value, policy):
+        return Decision(False, "approval_required", needs_agent=True, deadline=deadline,
+                        refund_cents=value)
+    return Decision(True, "ok", deadline=deadline, refund_cents=value)

@@ -65,6 +65,10 @@ MESSAGES = {
               "reaches us.",
     },
     "refund_rma_label_sent": {"es": "pendiente de envío", "en": "waiting for you to send it"},
+    "refund_rma_requested": {"es": "solicitada, en revisión por el equipo",
+                             "en": "requested, being reviewed by our team"},
+    "refund_rma_open": {"es": "aprobada, pendiente de envío",
+                        "en": "approved, waiting for the parcel"},
     "refund_rma_received": {"es": "recibida, en revisión", "en": "received, being checked"},
     "refund_none_cancelled": {
         "es": "El pedido {order_id} se canceló antes de cobrarse, así que no hay nada que "
@@ -120,7 +124,8 @@ class ActionRefundStatus(OrderAction):
                 dispatcher.utter_message(text=text,
                                          buttons=offer_human_buttons(lang) if human else [])
             return []
-        open_rma = next((r for r in order.returns if r.status in {"label_sent", "received"}), None)
+        open_rma = next((r for r in order.returns
+                         if r.status in {"requested", "open", "label_sent", "received"}), None)
         if open_rma:
             low, high = refund_timeline(order.payment_method, market_policy(order.market))
             dispatcher.utter_message(text=t(

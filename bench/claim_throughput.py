@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, insert, select, text
 
-from handoff_api.db import make_engine, make_session_factory, run_migrations
+from handoff_api.db import make_engine, make_write_session_factory, run_migrations
 from handoff_api.models import Agent, Handoff, HandoffEvent
 from handoff_api.queue import claim_next_id, now_utc, priority_for
 
@@ -48,7 +48,7 @@ def _fill(engine: Any, claimers: int, handoffs: int) -> list[Agent]:
                          "status": "queued", "packet": {"conversation_id": f"bench-{i}"},
                          "created_at": now - timedelta(seconds=handoffs - i)})
         conn.execute(insert(Handoff), rows)
-    with make_session_factory(engine)() as s:
+    with make_write_session_factory(engine)() as s:
         return list(s.scalars(select(Agent).order_by(Agent.id)))
 
 
@@ -57,7 +57,7 @@ def run(url: str, claimers: int, handoffs: int) -> dict[str, Any]:
     try:
         run_migrations(engine)
         agents = _fill(engine, claimers, handoffs)
-        sessions = make_session_factory(engine)
+        sessions = make_write_session_factory(engine)
         claimed: list[list[int]] = [[] for _ in agents]
         errors: list[str] = []
         barrier = threading.Barrier(claimers + 1)

@@ -11,7 +11,23 @@ answering now". Our input channels therefore route each message themselves:
   (:mod:`bot.outbox`) and a background task retries it with backoff — nothing is lost;
 * otherwise → the message goes to Rasa as usual.
 
-Every decision is logged with the conversation and message ids.
+Issue #11 made the gate own the whole seam, both ways:
+
+* **leaving the queue**: while paused, the text is classified with the loaded NLU model (the Rasa
+  agent's interpreter, nothing recorded); "cancelar", "quiero seguir con el bot", "never mind"…
+  (intent ``leave_queue``) asks the API to abandon the handoff if it is still queued — then the
+  gate resumes the conversation and Rasa answers the message. Once an agent holds it, the text
+  goes to the agent;
+* **order**: while earlier messages of a conversation wait in the outbox, later ones queue behind
+  them (FIFO per conversation);
+* **no answer lost**: a message for a conversation whose handoff has closed (404) is handed to
+  the bot — the conversation is resumed first if it is still paused, which a paused tracker would
+  otherwise swallow; messages refused for good are reported to the handoff API (dead letters);
+* **taking the conversation back** (:meth:`HandoffGate.take_back`, called by
+  ``bot/channels/handback.py``): resume, let the bot speak on the shopper's channel, answer the
+  messages that arrived while the handoff was closing — once per hand-back, whatever the retries.
+
+Every decision is logged with the conversation and message ids (never the text).
 """
 
 from __future__ import annotations
@@ -19,17 +35,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import json
 import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 
-from bot.outbox import Outbox
+from bot.channels.identity import client_metadata
+from bot.ledger import Ledger
+from bot.outbox import Outbox, OutboxItem
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +71,13 @@ class Delivery(str, enum.Enum):
     NO_HANDOFF = "no_handoff"      # 404: no open handoff for this conversation
     REJECTED = "rejected"          # other 4xx: retrying cannot help (413, 422…)
     UNAVAILABLE = "unavailable"    # connection error, timeout, 5xx, 401/403: retry later
+    TO_BOT = "to_bot"              # 202: the handoff has just closed; the resumed bot answers
+
+
+TO_BOT = "to_bot"  # ledger "channel" of messages handed to the bot after a handoff
+LEAVE_INTENTS = {"leave_queue", "stop"}  # while queued, "para" / "olvídalo" mean "leave" too
+LEAVE_PAYLOAD = "/leave_queue"  # the widget's "back to the assistant" button sends this
+LEAVE_CONFIDENCE = float(os.environ.get("ATIENDE_LEAVE_QUEUE_CONFIDENCE", "0.6"))
 
 
 def iso_ts(ts: float) -> str:
@@ -82,25 +109,91 @@ class HandoffApiClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._kept: aiohttp.ClientSession | None = None
+        self._kept_loop: Any = None
+
+    @staticmethod
+    def message_body(message_id: str, text: str, ts: float, channel: str) -> dict[str, Any]:
+        """The ``ShopperMessageIn`` body of the contract (contracts/handoff_api.openapi.json)."""
+        return {"message_id": message_id, "text": text, "ts": iso_ts(ts), "channel": channel}
+
+    def _url(self, conversation_id: str, tail: str) -> str:
+        return f"{self.base_url}/api/conversations/{quote(conversation_id, safe='')}/{tail}"
+
+    def _session(self) -> aiohttp.ClientSession:
+        """One session (and its keep-alive connections) per event loop, instead of a new
+        connection for every forwarded message."""
+        loop = asyncio.get_running_loop()
+        if self._kept is None or self._kept.closed or self._kept_loop is not loop:
+            self._kept = aiohttp.ClientSession(
+                timeout=self.timeout, connector=aiohttp.TCPConnector(keepalive_timeout=10))
+            self._kept_loop = loop
+        return self._kept
+
+    async def close(self) -> None:
+        if self._kept is not None and not self._kept.closed:
+            await self._kept.close()
+        self._kept = None
+
+    async def _post(self, url: str, body: dict[str, Any]) -> tuple[int, str]:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with self._session().post(url, json=body, headers=headers) as resp:
+            return resp.status, (await resp.text())[:500]
+
+    async def leave_queue(self, *, conversation_id: str, message_id: str, text: str,
+                          ts: float, channel: str) -> dict[str, Any] | None:
+        """Ask to leave the queue; the API's answer (``left``, ``handoff_id``) or None when the
+        API could not be reached or has no open handoff."""
+        try:
+            status, raw = await self._post(self._url(conversation_id, "leave-queue"),
+                                           self.message_body(message_id, text, ts, channel))
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            return None
+        if status != 200:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return None
+
+    async def post_dead_letter(self, item: OutboxItem, reason: str) -> bool:
+        body = {"conversation_id": item.conversation_id, "message_id": item.message_id,
+                "channel": item.channel, "text": item.text, "reason": reason[:500] or "refused"}
+        try:
+            status, _ = await self._post(f"{self.base_url}/api/dead-letters", body)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            return False
+        return 200 <= status < 300
+
+    async def opt_out_notices(self, *, phone: str, source: str = "whatsapp") -> bool:
+        """The shopper asked for no more order notices (``POST /api/notifications/opt-out``);
+        True once the handoff API recorded it."""
+        try:
+            status, _ = await self._post(f"{self.base_url}/api/notifications/opt-out",
+                                         {"phone": phone, "source": source})
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            return False
+        return status == 200
 
     async def post_message(self, *, conversation_id: str, message_id: str, text: str,
                            ts: float, channel: str) -> tuple[Delivery, str]:
         """POST one shopper message; returns the outcome and a short detail for logs."""
-        url = f"{self.base_url}/api/conversations/{conversation_id}/messages"
-        body = {"message_id": message_id, "text": text, "ts": iso_ts(ts), "channel": channel}
+        url = self._url(conversation_id, "messages")
+        body = self.message_body(message_id, text, ts, channel)
         headers = {"Authorization": f"Bearer {self.token}"}
         try:
-            async with aiohttp.ClientSession(timeout=self.timeout) as session:
-                async with session.post(url, json=body, headers=headers) as resp:
-                    detail = f"HTTP {resp.status}: {(await resp.text())[:200]}"
-                    if 200 <= resp.status < 300:
-                        return Delivery.STORED, detail
-                    if resp.status == 404:
-                        return Delivery.NO_HANDOFF, detail
-                    # 401/403: our token is misconfigured; retry once an operator fixes it.
-                    if resp.status in (401, 403, 408, 429) or resp.status >= 500:
-                        return Delivery.UNAVAILABLE, detail
-                    return Delivery.REJECTED, detail
+            async with self._session().post(url, json=body, headers=headers) as resp:
+                detail = f"HTTP {resp.status}"
+                if resp.status == 202:
+                    return Delivery.TO_BOT, detail
+                if 200 <= resp.status < 300:
+                    return Delivery.STORED, detail
+                if resp.status == 404:
+                    return Delivery.NO_HANDOFF, detail
+                # 401/403: our token is misconfigured; retry once an operator fixes it.
+                if resp.status in (401, 403, 408, 429) or resp.status >= 500:
+                    return Delivery.UNAVAILABLE, detail
+                return Delivery.REJECTED, detail
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             return Delivery.UNAVAILABLE, f"{type(exc).__name__}: {exc}"
 
@@ -109,13 +202,20 @@ class HandoffGate:
     """Routes messages of paused conversations away from Rasa; owns the outbox retrier."""
 
     def __init__(self, client: HandoffApiClient, outbox: Outbox, *,
-                 poll_interval: float = 30.0, max_message_bytes: int = 4096) -> None:
+                 poll_interval: float = 30.0, max_message_bytes: int = 4096,
+                 ledger: Ledger | None = None) -> None:
         self.client = client
         self.max_message_bytes = max_message_bytes
         self.outbox = outbox
+        self.ledger = ledger or Ledger()
         self.poll_interval = poll_interval
         self._retrier: asyncio.Task | None = None
+        self._heart: asyncio.Task | None = None
         self._wake = asyncio.Event()
+        self.app: Any = None
+        self.on_new_message: OnNewMessage | None = None
+        # conversations whose hand-back is being applied here: their new messages wait for it
+        self._taking_back: dict[str, asyncio.Event] = {}
 
     @classmethod
     def from_env(cls) -> HandoffGate:
@@ -127,7 +227,13 @@ class HandoffGate:
                            "will refuse forwarded messages (401) outside development")
         return cls(HandoffApiClient(url, token), Outbox())
 
-    # --- routing ---------------------------------------------------------------------
+    def bind(self, app: Any, on_new_message: OnNewMessage | None) -> None:
+        """What the retrier and hand-backs need to give messages to Rasa outside a request."""
+        self.app = app
+        if on_new_message is not None:
+            self.on_new_message = on_new_message
+
+    # --- the conversation's state in Rasa ------------------------------------------------
 
     async def is_paused(self, agent: Any, sender_id: str) -> bool:
         """True when the stored tracker is paused (a human owns the conversation)."""
@@ -141,10 +247,64 @@ class HandoffGate:
             return False
         return bool(tracker is not None and tracker.is_paused())
 
+    async def resume(self, agent: Any, sender_id: str) -> bool:
+        """Resume a paused conversation (``resume`` + ``action_listen``, as Rasa's own
+        ``/tracker/events`` would, under the conversation's lock); False if it was not paused."""
+        from rasa.shared.core.events import ActionExecuted, ConversationResumed
+
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return False
+        lock_store = getattr(agent, "lock_store", None)
+        lock = lock_store.lock(sender_id) if lock_store is not None else contextlib.nullcontext()
+        async with _async_cm(lock):
+            tracker = await store.retrieve(sender_id)
+            if tracker is None or not tracker.is_paused():
+                return False
+            tracker.update(ConversationResumed())
+            tracker.update(ActionExecuted("action_listen"))
+            await store.save(tracker)
+        logger.info("handoff_gate.resumed sender=%s", sender_id)
+        return True
+
+    async def wants_to_leave(self, agent: Any, text: str) -> bool:
+        """Classify ``text`` with the loaded NLU model (not recorded in the tracker)."""
+        if text.strip() == LEAVE_PAYLOAD:
+            return True
+        parse = getattr(agent, "parse_message", None)
+        if parse is None or not text.strip() or text.startswith("/"):
+            return False
+        try:
+            data = await parse(text)
+        except Exception:
+            logger.exception("handoff_gate.classify_failed")
+            return False
+        intent = (data or {}).get("intent") or {}
+        return intent.get("name") in LEAVE_INTENTS and float(intent.get("confidence") or 0) >= \
+            LEAVE_CONFIDENCE
+
+    def output_for(self, channel: str) -> OutputChannel:
+        """The output channel of input channel ``channel`` (as Rasa's ``output_channel=`` does)."""
+        for input_channel in getattr(getattr(self.app, "ctx", None), "input_channels", None) or []:
+            if input_channel.name() == channel:
+                output = input_channel.get_output_channel()
+                if output is not None:
+                    return output
+        return CollectingOutputChannel()
+
+    # --- routing ---------------------------------------------------------------------
+
     async def route(self, agent: Any, message: UserMessage, on_new_message: OnNewMessage, *,
                     message_id: str, ts: float | None = None) -> Route:
         """Send ``message`` to the agent side if its conversation is paused, else to Rasa."""
+        if self.on_new_message is None:
+            self.on_new_message = on_new_message
         sender = message.sender_id
+        while (handing_back := self._taking_back.get(sender)) is not None:
+            # take_back has resumed the conversation but the bot has not yet said it is back nor
+            # answered the messages of the closing window: a new message waits, or it would be
+            # answered before them (found by tests/faults: the race against the close)
+            await handing_back.wait()
         channel = message.input_channel or "unknown"
         ts = ts if ts is not None else time.time()
         if not await self.is_paused(agent, sender):
@@ -154,38 +314,73 @@ class HandoffGate:
             return Route.RASA
 
         text = message.text or ""
+        if await self.wants_to_leave(agent, text):
+            answer = await self.client.leave_queue(conversation_id=sender, message_id=message_id,
+                                                   text=text[:self.max_message_bytes], ts=ts,
+                                                   channel=channel)
+            if answer is not None and answer.get("left"):
+                await asyncio.to_thread(self.ledger.first_time,
+                                        f"resumed:{sender}:{answer.get('handoff_id')}")
+                await self.resume(agent, sender)
+                logger.info("handoff_gate.left_queue sender=%s message_id=%s", sender, message_id)
+                # the bot confirms the shopper is out of the queue and carries on
+                await on_new_message(UserMessage(
+                    '/handoff_ended{"handoff_outcome": "abandoned"}', message.output_channel,
+                    sender, input_channel=message.input_channel, message_id=message_id,
+                    metadata={**(message.metadata or {}), "left_queue_text": True}))
+                return Route.RASA
+            if answer is not None:  # an agent has it now: they got the text
+                return Route.FORWARDED
         logger.info("handoff_gate.paused sender=%s message_id=%s channel=%s: forwarding",
                     sender, message_id, channel)
         routes = []
         for part_id, part in split_for_api(message_id, text, self.max_message_bytes):
-            route = await self._forward(sender, part_id, part, ts, channel)
-            if route is Route.RASA:  # no open handoff: Rasa keeps the whole message
+            route = await self._forward(agent, sender, part_id, part, ts, channel)
+            if route is Route.RASA:  # no handoff at all: Rasa keeps the whole message
+                await self.resume(agent, sender)
                 await on_new_message(message)
                 return Route.RASA
             routes.append(route)
         return Route.QUEUED if Route.QUEUED in routes else Route.FORWARDED
 
-    async def _forward(self, sender: str, message_id: str, text: str, ts: float,
+    async def _forward(self, agent: Any, sender: str, message_id: str, text: str, ts: float,
                        channel: str) -> Route:
+        if await self.outbox.has_pending(sender):
+            # earlier messages of this shopper wait for the API: queue behind them (FIFO), and
+            # try them now rather than after their back-off — the agent may be answering
+            # already without them (found by tests/faults: after a kill -9 of the API, the
+            # shopper's next messages waited behind a back-off the agent did not know about)
+            await self.outbox.add(message_id=message_id, conversation_id=sender, channel=channel,
+                                  text=text, ts=ts, due_now=True)
+            await self.outbox.retry_now(sender)
+            self.start()
+            self._wake.set()
+            return Route.QUEUED
         outcome, detail = await self.client.post_message(
             conversation_id=sender, message_id=message_id, text=text, ts=ts, channel=channel)
-        if outcome is Delivery.STORED:
+        if outcome in (Delivery.STORED, Delivery.TO_BOT):
             logger.info("handoff_gate.forwarded sender=%s message_id=%s (%s)",
                         sender, message_id, detail)
+            if await self.outbox.next_due_in() is not None:  # the API is back: no more waiting
+                await self.outbox.retry_now()
+                self.start()
+                self._wake.set()
             return Route.FORWARDED
         if outcome is Delivery.NO_HANDOFF:
-            # Paused tracker but the API has no open handoff (resolved while the hand-back
-            # call to Rasa failed). Rasa records the message in the tracker, so it is kept.
+            # Paused tracker but the API has no open handoff and no hand-back pending: the pause
+            # is stale. Resume and let the bot answer: a paused tracker would swallow it.
             logger.warning("handoff_gate.no_open_handoff sender=%s message_id=%s: tracker is "
-                           "paused but the handoff API has no open handoff; giving it to Rasa",
+                           "paused but the handoff API has no open handoff; resuming the bot",
                            sender, message_id)
             return Route.RASA
-        # UNAVAILABLE or REJECTED: keep it durably. A REJECTED one is stored as dead so an
-        # operator can see it; an unavailable one is retried.
+        # UNAVAILABLE or REJECTED: keep it durably. A REJECTED one is stored as dead and
+        # reported so agents and operators see it; an unavailable one is retried.
         rejected = outcome is Delivery.REJECTED
         await self.outbox.add(message_id=message_id, conversation_id=sender, channel=channel,
                               text=text, ts=ts, error=detail,
                               status="dead" if rejected else "pending")
+        self.start()
+        self._wake.set()
         if rejected:
             logger.error("handoff_gate.rejected sender=%s message_id=%s (%s): kept in outbox "
                          "as dead", sender, message_id, detail)
@@ -193,33 +388,123 @@ class HandoffGate:
         logger.warning("handoff_gate.queued sender=%s message_id=%s (%s): handoff API "
                        "unavailable, stored in outbox %s", sender, message_id, detail,
                        self.outbox.path)
-        self.start()
-        self._wake.set()
         return Route.QUEUED
+
+    # --- giving messages to the bot outside a request ----------------------------------
+
+    async def to_bot(self, conversation_id: str, channel: str, message_id: str, text: str,
+                     metadata: dict[str, Any] | None = None) -> bool:
+        """Give one shopper message to Rasa on the shopper's channel, once (shared ledger)."""
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        if self.on_new_message is None or agent is None:
+            logger.error("handoff_gate.to_bot_unavailable sender=%s message_id=%s: no Rasa "
+                         "agent bound yet", conversation_id, message_id)
+            return False
+        # Its own key: the message was already claimed (and marked done) under ``channel`` when it
+        # arrived and went to the agent; under that key it would be skipped here and lost.
+        key = (TO_BOT, conversation_id, message_id)
+        claim = await asyncio.to_thread(self.ledger.claim, *key)
+        if claim.state != "new":
+            return True
+        if await recorded_turn(agent, conversation_id, message_id) is not None:
+            # its turn ran before a crash, or before a cancellation released the claim
+            await asyncio.to_thread(self.ledger.done, *key)
+            return True
+        await self.resume(agent, conversation_id)
+        message = UserMessage(text, self.output_for(channel), conversation_id,
+                              input_channel=channel, message_id=message_id,
+                              # built here from the API's hand-back, never a verified identity
+                              metadata={"message_id": message_id, **client_metadata(metadata)})
+        try:
+            await self.on_new_message(message)
+        except BaseException:  # cancelled too: a claim left "processing" was skipped, lost
+            await asyncio.to_thread(self.ledger.release, *key)
+            raise
+        await asyncio.to_thread(self.ledger.done, *key)
+        return True
+
+    async def take_back(self, body: dict[str, Any]) -> str:
+        """Apply one hand-back from the handoff API (idempotent by ``outbox_id``): resume the
+        conversation, let the bot say it is back (``handoff_ended`` with the outcome), then give
+        it the shopper messages nobody answered. Returns ``done`` or ``already``."""
+        # scoped by conversation: outbox and handoff ids are the API database's own and start
+        # again at 1 in another database (the fault suite on PostgreSQL found a hand-back skipped
+        # as "already" because a SQLite hand-back had had the same outbox id)
+        key = f"handback:{body['conversation_id']}:{body['outbox_id']}"
+        if await asyncio.to_thread(self.ledger.seen, key):
+            return "already"
+        cid = str(body["conversation_id"])
+        while (earlier := self._taking_back.get(cid)) is not None:
+            await earlier.wait()  # two hand-back rows of one conversation: in order
+        done = self._taking_back[cid] = asyncio.Event()
+        try:
+            return await self._take_back(body, key)
+        finally:
+            del self._taking_back[cid]
+            done.set()
+
+    async def _take_back(self, body: dict[str, Any], key: str) -> str:
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        cid, outcome = str(body["conversation_id"]), str(body["outcome"])
+        channel = str(body.get("channel") or "socketio")
+        if outcome != "messages":
+            resumed = await self.resume(agent, cid)
+            resumed_here = await asyncio.to_thread(self.ledger.seen,
+                                                   f"resumed:{cid}:{body.get('handoff_id')}")
+            if resumed or not resumed_here:
+                payload = json.dumps({"handoff_outcome": outcome})
+                meta = {"handoff": {k: body.get(k) for k in (
+                    "handoff_id", "outcome", "answer_due_at", "contact")}}
+                await self.to_bot(cid, channel, f"handback-{body['outbox_id']}",
+                                  f"/handoff_ended{payload}", meta)
+        for item in body.get("messages") or []:
+            await self.to_bot(cid, channel, str(item["message_id"]), str(item["text"]),
+                              {"rerouted_from_handoff": body.get("handoff_id")})
+        await asyncio.to_thread(self.ledger.first_time, key)
+        return "done"
 
     # --- outbox retrier --------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the background retrier (idempotent; needs a running event loop)."""
+        """Start the background retrier and the ledger heartbeat (idempotent; needs a running
+        event loop)."""
+        loop = asyncio.get_running_loop()
         if self._retrier is None or self._retrier.done():
-            self._retrier = asyncio.get_running_loop().create_task(self._retry_loop())
+            self._retrier = loop.create_task(self._retry_loop())
+        if self._heart is None or self._heart.done():
+            self._heart = loop.create_task(self._heartbeat())
 
     async def close(self) -> None:
-        """Stop the retrier; pending items stay in SQLite for the next start."""
-        if self._retrier is not None:
-            self._retrier.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retrier
-            self._retrier = None
+        """Stop the retrier and the heartbeat; pending items stay in SQLite for the next start."""
+        for task in (self._retrier, self._heart):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._retrier = self._heart = None
+        close = getattr(self.client, "close", None)  # test doubles may have none
+        if close is not None:
+            await close()
+
+    async def _heartbeat(self) -> None:
+        """Tell the shared ledger this process is alive, so what a killed process held is taken
+        over in seconds (see :meth:`bot.ledger.Ledger.beat`)."""
+        while True:
+            try:
+                await asyncio.to_thread(self.ledger.beat)
+            except Exception:  # the ledger database blipped: try again next beat
+                logger.warning("handoff_gate.heartbeat_failed")
+            await asyncio.sleep(self.ledger.heartbeat_seconds)
 
     async def flush_once(self) -> int:
-        """Try every due outbox item once; returns how many were delivered."""
+        """Try every due outbox item once (the oldest of each conversation); returns how many
+        were delivered (to the API or, when the handoff had closed, to the bot)."""
         delivered = 0
         for item in await self.outbox.due():
             outcome, detail = await self.client.post_message(
                 conversation_id=item.conversation_id, message_id=item.message_id,
                 text=item.text, ts=item.ts, channel=item.channel)
-            if outcome is Delivery.STORED:
+            if outcome in (Delivery.STORED, Delivery.TO_BOT):
                 await self.outbox.mark_delivered(item.id)
                 delivered += 1
                 logger.info("handoff_gate.outbox_delivered sender=%s message_id=%s after %d "
@@ -230,10 +515,25 @@ class HandoffGate:
                 logger.warning("handoff_gate.outbox_retry sender=%s message_id=%s attempt=%d "
                                "next_in=%.1fs (%s)", item.conversation_id, item.message_id,
                                item.attempts + 1, delay, detail)
-            else:  # NO_HANDOFF or REJECTED: retrying cannot help
+            elif outcome is Delivery.NO_HANDOFF:
+                # the handoff closed while the API was down: the bot answers it now
+                if await self.to_bot(item.conversation_id, item.channel, item.message_id,
+                                     item.text):
+                    await self.outbox.mark_to_bot(item.id)
+                    delivered += 1
+                    logger.info("handoff_gate.outbox_to_bot sender=%s message_id=%s",
+                                item.conversation_id, item.message_id)
+                else:
+                    await self.outbox.retry_later(item.id, item.attempts + 1, detail)
+            else:  # REJECTED: retrying cannot help; agents and operators are told
                 await self.outbox.mark_dead(item.id, detail)
                 logger.error("handoff_gate.outbox_dead sender=%s message_id=%s (%s)",
                              item.conversation_id, item.message_id, detail)
+        if delivered:  # the API answers again: what other conversations wait goes now too
+            await self.outbox.retry_now()
+        for item, reason in await self.outbox.unreported_dead():
+            if await self.client.post_dead_letter(item, reason):
+                await self.outbox.mark_reported(item.id)
         return delivered
 
     async def _retry_loop(self) -> None:
@@ -251,6 +551,38 @@ class HandoffGate:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.01))
 
 
+async def recorded_turn(agent: Any, sender_id: str, message_id: str) -> list[dict] | None:
+    """If the tracker already holds user message ``message_id`` (its turn ran in a process that
+    died before marking it done), what the bot answered in that turn; else None."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    store = getattr(agent, "tracker_store", None)
+    tracker = await store.retrieve(sender_id) if store is not None else None
+    if tracker is None:
+        return None
+    found, answer = False, []
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            if found:
+                break
+            found = event.message_id == message_id
+        elif found and isinstance(event, BotUttered):
+            answer.append({"recipient_id": sender_id, "text": event.text,
+                           **{k: v for k, v in (event.data or {}).items() if v}})
+    return answer if found else None
+
+
+@contextlib.asynccontextmanager
+async def _async_cm(cm: Any) -> Any:
+    """Enter a lock store's lock (an async context manager) or a no-op one."""
+    if hasattr(cm, "__aenter__"):
+        async with cm:
+            yield
+    else:
+        with cm:
+            yield
+
+
 def get_gate(app: Any) -> HandoffGate:
     """The gate of a Sanic app (one per app, shared by all our channels)."""
     gate = getattr(app.ctx, "atiende_gate", None)
@@ -260,12 +592,24 @@ def get_gate(app: Any) -> HandoffGate:
     return gate
 
 
-def register_gate_lifecycle(blueprint: Any) -> None:
-    """Start the retrier with the server (flushing leftovers of a previous run), stop it after."""
+def register_gate_lifecycle(blueprint: Any, on_new_message: OnNewMessage | None = None) -> None:
+    """Start the retrier with the server (flushing leftovers of a previous run), stop it after.
+    Before the server takes traffic, the NLU's models are warmed up (bot/rasa_speedups.py)."""
+
+    @blueprint.listener("before_server_start")
+    async def _warm_up(_app: Any, _loop: Any) -> None:
+        from bot.rasa_speedups import warm_up_nlu
+
+        try:
+            await asyncio.to_thread(warm_up_nlu)
+        except Exception:  # a missing model package shows up, clearly, on the first message
+            logger.exception("handoff_gate.warm_up_failed")
 
     @blueprint.listener("after_server_start")
     async def _start_gate(app: Any, _loop: Any) -> None:
-        get_gate(app).start()
+        gate = get_gate(app)
+        gate.bind(app, on_new_message)
+        gate.start()
 
     @blueprint.listener("before_server_stop")
     async def _stop_gate(app: Any, _loop: Any) -> None:

@@ -26,6 +26,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+import sqlalchemy.orm  # noqa: F401 - sa.orm.session
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -40,11 +42,27 @@ class DurableSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, journal_dir: str | None = None,
                  retry_delays: tuple[float, ...] = RETRY_DELAYS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        from bot import rasa_speedups
+
+        if rasa_speedups.enabled() and rasa_speedups.is_sqlite_file(self.engine):
+            # pooled connections in WAL mode instead of a new connection and two fsyncs per
+            # read/write (bot/rasa_speedups.py)
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = rasa_speedups.sqlite_engine(url)
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         base = journal_dir or os.path.join(os.environ.get("ATIENDE_DATA_DIR", "var"),
                                            "tracker_journal")
         self.journal_dir = Path(base)
         self.journal_dir.mkdir(parents=True, exist_ok=True)
         self.retry_delays = retry_delays
+        # every Rasa server we run builds this store: install the per-turn speed-ups of Rasa
+        # (bot/rasa_speedups.py) and, for bench/turn_latency.py only, the stage timings
+        from bot import action_fallback, timing_hooks
+
+        action_fallback.install()  # a polite reply when a custom action cannot run
+        rasa_speedups.install()
+        timing_hooks.install()
 
     # -- journal -------------------------------------------------------------------------------
     def _journal_path(self, sender_id: str) -> Path:

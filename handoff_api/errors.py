@@ -23,3 +23,9 @@ class Conflict(HandoffError):
 
 class Forbidden(HandoffError):
     status_code = 403
+
+
+class Gone(HandoffError):
+    """The thing asked for was cancelled for good (e.g. a handoff request the bot gave up on)."""
+
+    status_code = 410

@@ -7,15 +7,23 @@ the same transaction.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handoff_api.errors import Conflict, NotFound
-from handoff_api.models import OPEN_STATUSES, Agent, Handoff, HandoffEvent, HandoffStatus
+from handoff_api.errors import Conflict, Gone, NotFound
+from handoff_api.eventlog import log_handoff_event
+from handoff_api.models import (
+    OPEN_STATUSES,
+    Agent,
+    CancelledHandoffKey,
+    Handoff,
+    HandoffEvent,
+    HandoffStatus,
+)
 
 #: Reasons that jump ahead of a plain request; VIP shoppers jump further.
 REASON_PRIORITY = {
@@ -31,8 +39,9 @@ VIP_PRIORITY = 100
 
 #: legal transitions: from -> allowed targets
 TRANSITIONS: dict[str, set[str]] = {
-    "queued": {"assigned", "abandoned", "handed_back"},
+    "queued": {"assigned", "abandoned", "handed_back", "offline"},
     "assigned": {"assigned", "resolved", "handed_back", "abandoned"},
+    "offline": {"resolved", "abandoned"},
     "resolved": set(),
     "handed_back": set(),
     "abandoned": set(),
@@ -58,6 +67,7 @@ def record_event(
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
+    at = at or now_utc()
     session.execute(
         insert(HandoffEvent).values(
             handoff_id=handoff_id,
@@ -66,9 +76,10 @@ def record_event(
             to_status=to_status,
             agent_id=agent_id,
             data=data,
-            at=at or now_utc(),
+            at=at,
         )
     )
+    log_handoff_event(session, handoff_id, type_, agent_id=agent_id, data=data, at=at)
 
 
 def open_handoff_for(session: Session, conversation_id: str) -> Handoff | None:
@@ -89,16 +100,35 @@ def get_handoff(session: Session, handoff_id: int, *, for_update: bool = False) 
     return handoff
 
 
-def create_handoff(session: Session, packet: dict[str, Any]) -> tuple[Handoff, bool]:
+def handoff_for_key(session: Session, key: str) -> Handoff | None:
+    return session.scalar(select(Handoff).where(Handoff.idempotency_key == key)
+                          .execution_options(populate_existing=True))
+
+
+def create_handoff(session: Session, packet: dict[str, Any], *, key: str | None = None,
+                   offline_due: datetime | None = None) -> tuple[Handoff, bool]:
     """Queue a handoff for ``packet``; returns ``(handoff, created)``.
 
-    A conversation has at most one open handoff: asking again returns the open one (the bot may
-    retry after a timeout).
+    Idempotent twice over: the same ``key`` (the bot's client-generated ``Idempotency-Key``,
+    repeated when it retries after a timeout) returns the handoff it created, whatever its status
+    now; and a conversation has at most one open handoff, so asking again returns the open one.
+    A key the bot cancelled (it gave up and told the shopper so) is refused with :class:`Gone`,
+    so a late copy of the request can never queue a ghost handoff.
+
+    ``offline_due`` set: nobody can take it now (out of hours, no agent present), so it is created
+    directly as an offline case whose answer is due then.
     """
+    if key is not None:
+        if session.get(CancelledHandoffKey, key) is not None:
+            raise Gone(f"Handoff request {key} was cancelled by the bot; send a new key")
+        existing = handoff_for_key(session, key)
+        if existing is not None:
+            return existing, False
     existing = open_handoff_for(session, packet["conversation_id"])
     if existing is not None:
         return existing, False
     vip = bool((packet.get("customer") or {}).get("vip"))
+    status = HandoffStatus.offline.value if offline_due else HandoffStatus.queued.value
     handoff = Handoff(
         conversation_id=packet["conversation_id"],
         channel=packet["channel"],
@@ -106,24 +136,69 @@ def create_handoff(session: Session, packet: dict[str, Any]) -> tuple[Handoff, b
         reason=packet["reason"],
         vip=vip,
         priority=priority_for(packet["reason"], vip),
-        status=HandoffStatus.queued.value,
+        status=status,
         packet=packet,
         created_at=now_utc(),
+        idempotency_key=key,
+        answer_due_at=offline_due,
     )
     session.add(handoff)
     try:
         session.flush()
-    except IntegrityError:  # a concurrent request created it first
+    except IntegrityError:  # a concurrent request (same key or same conversation) won
         session.rollback()
-        existing = open_handoff_for(session, packet["conversation_id"])
+        existing = (handoff_for_key(session, key) if key else None) or open_handoff_for(
+            session, packet["conversation_id"])
         if existing is None:
             raise
         return existing, False
     record_event(
-        session, handoff.id, "created", to_status="queued", at=handoff.created_at,
-        data={"reason": handoff.reason, "vip": vip, "channel": handoff.channel},
+        session, handoff.id, "created", to_status=status, at=handoff.created_at,
+        data={"reason": handoff.reason, "vip": vip, "channel": handoff.channel,
+              **({"offline": True} if offline_due else {})},
     )
     return handoff, True
+
+
+def cancel_request(session: Session, key: str) -> Handoff | None:
+    """The bot gave up on creation ``key`` (it never got an answer and told the shopper it could
+    not put them through): abandon the handoff if it was created and is still open, and remember
+    the key so a late duplicate of the request is refused. Returns the handoff, if any."""
+    if session.get(CancelledHandoffKey, key) is None:
+        session.add(CancelledHandoffKey(key=key, at=now_utc()))
+        session.flush()
+    handoff = handoff_for_key(session, key)
+    if handoff is not None and handoff.status in (*OPEN_STATUSES, HandoffStatus.offline.value):
+        handoff, _ = transition(session, handoff.id, "abandoned", agent=None,
+                                data={"why": "creation_unconfirmed"})
+    return handoff
+
+
+def expire_queued(session: Session, *, older_than: datetime, answer_due: datetime,
+                  limit: int = 100) -> list[Handoff]:
+    """Turn queued handoffs created before ``older_than`` into offline cases due by
+    ``answer_due``; each with a conditional update, so a claim racing with the timeout wins or
+    loses cleanly. Returns the handoffs changed (the caller enqueues their hand-backs)."""
+    ids = session.scalars(select(Handoff.id).where(
+        Handoff.status == HandoffStatus.queued.value, Handoff.created_at < older_than)
+        .order_by(Handoff.created_at).limit(limit)).all()
+    changed = []
+    now = now_utc()
+    for handoff_id in ids:
+        result = session.execute(
+            update(Handoff).where(Handoff.id == handoff_id,
+                                  Handoff.status == HandoffStatus.queued.value)
+            .values(status=HandoffStatus.offline.value, answer_due_at=answer_due))
+        if result.rowcount == 1:
+            record_event(session, handoff_id, "offline", from_status="queued",
+                         to_status="offline", at=now,
+                         data={"why": "queue_timeout", "answer_due_at": answer_due.isoformat()})
+            changed.append(get_handoff(session, handoff_id))
+    return changed
+
+
+def answer_due_from(now: datetime, hours: float) -> datetime:
+    return now + timedelta(hours=hours)
 
 
 def queue_position(session: Session, handoff: Handoff) -> int:
@@ -236,7 +311,13 @@ def claim_next(session: Session, agent: Agent, default_capacity: int) -> Handoff
     """Give ``agent`` the most urgent, longest-waiting queued handoff, or ``None`` (empty queue or
     agent at capacity). Two agents never get the same conversation."""
     handoff_id = claim_next_id(session, agent.id, _capacity(agent, default_capacity))
-    return None if handoff_id is None else get_handoff(session, handoff_id)
+    if handoff_id is None:
+        return None
+    handoff = get_handoff(session, handoff_id)
+    # the claim's handoff_events row is written by the claim statement itself
+    log_handoff_event(session, handoff_id, "assigned", agent_id=agent.id, data=None,
+                      at=handoff.assigned_at or now_utc())
+    return handoff
 
 
 def claim(session: Session, handoff_id: int, agent: Agent, default_capacity: int) -> Handoff:

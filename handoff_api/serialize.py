@@ -16,6 +16,17 @@ def agent_view(agent: Agent) -> dict[str, Any]:
             "languages": agent.languages.split(","), "capacity": agent.capacity}
 
 
+def button_titles(packet: dict[str, Any]) -> dict[str, str]:
+    """Payload -> title of every button the bot offered in the transcript (the later offer wins):
+    a tapped button arrives as its payload ("/human_handoff"); the console shows its title."""
+    titles: dict[str, str] = {}
+    for entry in packet.get("transcript") or []:
+        for button in (entry.get("buttons") or []) if entry.get("role") == "bot" else []:
+            if isinstance(button, dict) and button.get("payload") and button.get("title"):
+                titles[str(button["payload"])] = str(button["title"])
+    return titles
+
+
 def handoff_summary(h: Handoff, agent_name: str | None = None) -> dict[str, Any]:
     packet = h.packet or {}
     transcript = packet.get("transcript") or []
@@ -28,13 +39,17 @@ def handoff_summary(h: Handoff, agent_name: str | None = None) -> dict[str, Any]
         "first_response_at": iso(h.first_response_at), "closed_at": iso(h.closed_at),
         "customer": packet.get("customer") or {}, "last_user_text": last_user,
         "rating": h.rating,
+        "answer_due_at": iso(h.answer_due_at),
+        "button_titles": button_titles(packet),
     }
 
 
 def message_view(m: Message) -> dict[str, Any]:
     return {"id": m.id, "message_id": m.message_id, "role": m.role, "text": m.text,
             "channel": m.channel, "agent_id": m.agent_id, "ts": iso(m.ts),
-            "delivery": m.delivery, "delivery_error": m.delivery_error}
+            "delivery": m.delivery, "delivery_error": m.delivery_error,
+            "kind": m.kind or "text", "external_id": m.external_id,
+            "template": (m.details or {}).get("template")}
 
 
 def note_view(n: Note) -> dict[str, Any]:

@@ -5,6 +5,8 @@ Examples::
     python -m kb_index build --input data/kb --out var/kb_index
     python -m kb_index search --index var/kb_index --lang es "¿cuánto tarda el reembolso?"
     python -m kb_index eval --index var/kb_index --queries tests/data/kb_queries.jsonl
+    python -m kb_index build --input help-centre/sitemap.xml --out var/store_index
+    python -m kb_index eval-store --index var/store_index --questions shopper_questions.txt
 """
 
 from __future__ import annotations
@@ -25,8 +27,15 @@ def _encoder_spec(value: str | None) -> str:
     return canonical_name(value or os.environ.get("KB_ENCODER") or DEFAULT_ENCODER)
 
 
+def _policies(value: str | None) -> str | None:
+    """``--policies``: a folder, ``none``, or (unset) the default folder."""
+    if value is None:
+        return "default"
+    return None if value.lower() == "none" else value
+
+
 def cmd_build(args: argparse.Namespace) -> int:
-    chunks = chunk_articles(load_sources(args.input))
+    chunks = chunk_articles(load_sources(args.input, _policies(args.policies)))
     if not chunks:
         print(f"error: no articles found in {', '.join(args.input)}", file=sys.stderr)
         return 2
@@ -64,13 +73,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         encode_queries,
         load_queries,
         metrics,
+        perturb,
         run_queries,
     )
 
     index = KBIndex.load(args.index, args.encoder)
     queries = load_queries(args.queries)
+    if args.noise:
+        queries = perturb(queries, args.noise, args.seed)
     report: dict[str, object] = {"index": str(args.index), "encoder": index.meta["encoder"],
                                  "corpus_hash": index.meta["corpus_hash"], "modes": {}}
+    if args.noise:
+        report["noise"] = {"kind": args.noise, "seed": args.seed,
+                           "examples": [q.query for q in queries[:5]]}
     oos = load_queries(args.out_of_scope, out_of_scope=True) if args.out_of_scope else []
     qv, ov = encode_queries(index, queries), encode_queries(index, oos)
     for mode in args.mode or ["hybrid"]:
@@ -83,6 +98,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"{mode:7s} {lang:15s} n={r['n']:3d} recall@1={r.get('recall@1', 0):.3f} "
                   f"recall@3={r.get('recall@3', 0):.3f} mrr={r.get('mrr', 0):.3f}")
         print(f"{mode:7s} threshold={result['calibration'].get('threshold')}")
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        print(f"report written to {args.report}")
+    return 0
+
+
+def cmd_eval_store(args: argparse.Namespace) -> int:
+    from kb_index.store_eval import evaluate_store, load_store_questions
+
+    index = KBIndex.load(args.index, args.encoder)
+    report = evaluate_store(index, load_store_questions(args.questions), top_k=args.top_k)
+    for lang, row in report["summary"].items():
+        labelled = (f" recall@1={row['recall@1']:.3f} recall@3={row['recall@3']:.3f} "
+                    f"mrr={row['mrr']:.3f} precision_when_answering="
+                    f"{row.get('precision_when_answering', '-')}") if row["labelled"] else ""
+        print(f"{lang} n={row['n']} labelled={row['labelled']} "
+              f"answered={row['answered_share']:.3f}{labelled}")
+    if report["unknown_expected"]:
+        print(f"warning: {len(report['unknown_expected'])} 'expected' values match no article id "
+              f"or FAQ question: {report['unknown_expected'][:5]}", file=sys.stderr)
     if args.report:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         Path(args.report).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
@@ -107,6 +143,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--encoder", help="use | minilm | st:<name-or-path> | hash:<dim> "
                    f"(default: $KB_ENCODER or {DEFAULT_ENCODER})")
     b.add_argument("--index-kind", choices=["auto", "exact", "ivf", "hnsw"], default="auto")
+    b.add_argument("--policies", help="folder of per-market policy files whose facts fill the "
+                   "articles' {{…}} placeholders (default: $ATIENDE_POLICY_DIR or data/policies; "
+                   "'none' for none)")
     b.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_build)
@@ -124,8 +163,19 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--out-of-scope", help="JSONL of queries with no answer, for calibration")
     e.add_argument("--mode", action="append", choices=MODES, help="repeatable (default hybrid)")
     e.add_argument("--encoder")
+    e.add_argument("--noise", choices=["accents", "typos"], help="ask the queries as a hurried "
+                   "shopper types them: no accents, or no accents and one typo each (seeded)")
+    e.add_argument("--seed", type=int, default=0, help="seed of --noise (default 0)")
     e.add_argument("--report", help="write the JSON report here")
     e.set_defaults(func=cmd_eval)
+    st = sub.add_parser("eval-store", help="a store's own shopper questions against its index "
+                        "(.txt one per line, or CSV/JSONL: question[, expected, lang])")
+    st.add_argument("--index", required=True)
+    st.add_argument("--questions", required=True)
+    st.add_argument("--top-k", type=int, default=3)
+    st.add_argument("--encoder")
+    st.add_argument("--report", help="write the JSON report (one row per question) here")
+    st.set_defaults(func=cmd_eval_store)
     c = sub.add_parser("compare", help="evaluate encoders x modes; write reports/kb/eval.{md,json}")
     c.add_argument("--input", action="append", required=True)
     c.add_argument("--queries", required=True)

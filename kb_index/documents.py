@@ -20,8 +20,11 @@ from typing import Any
 
 import yaml
 
+from kb_index.facts import PolicyFacts, load_facts, render_articles
+from kb_index.settings import policy_dir
+
 #: Bumped whenever chunking changes, so the corpus hash (and thus "up to date") changes with it.
-CHUNKING_VERSION = 2
+CHUNKING_VERSION = 3  # 3: questions travel with the chunks
 #: Sections longer than this are split again at paragraph boundaries.
 MAX_CHUNK_CHARS = 1200
 
@@ -43,6 +46,9 @@ class Article:
     tags: tuple[str, ...] = ()
     market: str | None = None
     source: str = ""
+    #: Questions this article answers, in shoppers' words (front matter ``questions:``; a FAQ
+    #: row's or page's own question). Each is indexed on its own: question-to-question matching.
+    questions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class Chunk:
     heading: str
     text: str
     tags: tuple[str, ...] = field(default=())
+    questions: tuple[str, ...] = field(default=())
 
     def embedding_text(self) -> str:
         """What the encoder sees: the title and heading carry most of the topic signal."""
@@ -71,11 +78,13 @@ class Chunk:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["tags"] = list(self.tags)
+        data["questions"] = list(self.questions)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Chunk:
-        return cls(**{**data, "tags": tuple(data.get("tags") or ())})
+        return cls(**{**data, "tags": tuple(data.get("tags") or ()),
+                      "questions": tuple(data.get("questions") or ())})
 
 
 def _slug(text: str) -> str:
@@ -89,6 +98,16 @@ def _tags(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(t.strip() for t in re.split(r"[;,|]", value) if t.strip())
     return tuple(str(t) for t in value)
+
+
+def _questions(value: Any, source: str) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return (value.strip(),)
+    if not isinstance(value, list):
+        raise SourceError(f"{source}: 'questions' must be a list of questions")
+    return tuple(str(q).strip() for q in value if str(q).strip())
 
 
 def parse_markdown(text: str, source: str = "<string>", default_lang: str | None = None) -> Article:
@@ -121,6 +140,7 @@ def parse_markdown(text: str, source: str = "<string>", default_lang: str | None
         tags=_tags(meta.get("tags")),
         market=str(meta["market"]) if meta.get("market") else None,
         source=source,
+        questions=_questions(meta.get("questions"), source),
     )
 
 
@@ -139,6 +159,7 @@ def _qa_article(row: dict[str, Any], source: str, line: int, default_lang: str |
         tags=_tags(row.get("tags")),
         market=str(row["market"]) if row.get("market") else None,
         source=source,
+        questions=(question,),
     )
 
 
@@ -177,7 +198,8 @@ def _lang_from_folder(path: Path) -> str | None:
 
 
 def load_path(path: str | Path) -> list[Article]:
-    """Articles from a Markdown file, a CSV/JSONL FAQ file, or a folder of any of them (recursive).
+    """Articles from a Markdown file, a CSV/JSONL FAQ file, saved help-centre HTML pages (or the
+    ``sitemap.xml`` listing them: :mod:`kb_index.importers`), or a folder of any of them.
 
     A folder named ``es`` or ``en`` supplies the language for files that do not state one.
     """
@@ -185,6 +207,8 @@ def load_path(path: str | Path) -> list[Article]:
     if not root.exists():
         raise SourceError(f"{root}: no such file or folder")
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    # A folder with a sitemap.xml is imported through it (its URLs), not page by page.
+    in_sitemap = root.is_dir() and (root / "sitemap.xml").is_file()
     articles: list[Article] = []
     for file in files:
         lang = _lang_from_folder(file.parent)
@@ -195,13 +219,29 @@ def load_path(path: str | Path) -> list[Article]:
             articles.extend(load_csv(file, lang))
         elif suffix == ".jsonl":
             articles.extend(load_jsonl(file, lang))
+        elif suffix in (".html", ".htm") and not in_sitemap:
+            from kb_index.importers import load_html
+
+            articles.extend(load_html(file, lang))
+        elif file.name == "sitemap.xml":
+            from kb_index.importers import load_html, sitemap_files
+
+            for page, url in sitemap_files(file):
+                articles.extend(load_html(page, _lang_from_folder(page.parent) or lang, url))
         elif root.is_file():
-            raise SourceError(f"{file}: unsupported file type {suffix!r} (use .md, .csv or .jsonl)")
+            raise SourceError(f"{file}: unsupported file type {suffix!r} (use .md, .csv, .jsonl, "
+                              f".html or a sitemap.xml)")
     return articles
 
 
-def load_sources(paths: Iterable[str | Path]) -> list[Article]:
-    """Articles from several inputs; the same (id, lang) twice is an authoring error."""
+def load_sources(paths: Iterable[str | Path],
+                 policies: str | Path | None | PolicyFacts = "default") -> list[Article]:
+    """Articles from several inputs, with policy placeholders filled in.
+
+    ``policies`` is the folder of per-market policy files (default: ``ATIENDE_POLICY_DIR`` or the
+    checkout's ``data/policies``, when it exists), already loaded facts, or ``None`` for none.
+    The same (id, lang) twice is an authoring error.
+    """
     articles: list[Article] = []
     seen: dict[tuple[str, str], str] = {}
     for path in paths:
@@ -212,7 +252,16 @@ def load_sources(paths: Iterable[str | Path]) -> list[Article]:
                                   f"already defined in {seen[key]}")
             seen[key] = article.source
             articles.append(article)
-    return articles
+    return render_articles(articles, _facts(policies))
+
+
+def _facts(policies: str | Path | None | PolicyFacts) -> PolicyFacts | None:
+    if policies is None or isinstance(policies, PolicyFacts):
+        return policies
+    if policies == "default":
+        folder = policy_dir()
+        return load_facts(folder) if folder.is_dir() else None
+    return load_facts(policies)
 
 
 def _sections(body: str) -> Iterator[tuple[str, str]]:
@@ -254,7 +303,7 @@ def chunk_article(article: Article, max_chars: int = MAX_CHUNK_CHARS) -> list[Ch
             chunks.append(Chunk(
                 chunk_id=f"{article.lang}/{article.id}#{len(chunks)}",
                 article_id=article.id, lang=article.lang, title=article.title, url=article.url,
-                heading=heading, text=piece, tags=article.tags,
+                heading=heading, text=piece, tags=article.tags, questions=article.questions,
             ))
     return chunks
 

@@ -28,6 +28,52 @@ class Query:
     cross_language: bool = False
 
 
+NOISE_KINDS = ("accents", "typos")
+
+
+def perturb(queries: Sequence[Query], kind: str, seed: int = 0) -> list[Query]:
+    """The same queries as a hurried shopper types them: ``accents`` drops every accent (and
+    ñ → n); ``typos`` drops accents too and makes one typo in one word of 5+ letters per query
+    (a letter dropped, doubled, replaced by a keyboard neighbour, or two letters swapped),
+    chosen by a seeded generator so the set is the same on every run."""
+    import random
+    import re
+    import unicodedata
+
+    if kind not in NOISE_KINDS:
+        raise ValueError(f"unknown noise {kind!r}: use one of {', '.join(NOISE_KINDS)}")
+    rng = random.Random(seed)
+    rows = ("qwertyuiop", "asdfghjklñ", "zxcvbnm")
+    near = {c: "".join(r[j] for j in (i - 1, i + 1) if 0 <= j < len(r))
+            for r in rows for i, c in enumerate(r)}
+
+    def fold(text: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", text)
+                       if not unicodedata.combining(c))
+
+    def typo(word: str) -> str:
+        i = rng.randrange(1, len(word) - 1)  # never the first letter: people rarely miss it
+        edit = rng.choice(("drop", "double", "neighbour", "swap"))
+        if edit == "drop":
+            return word[:i] + word[i + 1:]
+        if edit == "double":
+            return word[:i] + word[i] + word[i:]
+        if edit == "neighbour" and near.get(word[i].lower()):
+            return word[:i] + rng.choice(near[word[i].lower()]) + word[i + 1:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+
+    out = []
+    for q in queries:
+        text = fold(q.query)
+        if kind == "typos":
+            words = [m for m in re.finditer(r"[^\W\d_]{5,}", text)]
+            if words:
+                m = rng.choice(words)
+                text = text[:m.start()] + typo(m.group(0)) + text[m.end():]
+        out.append(Query(text, q.lang, q.expected, q.cross_language))
+    return out
+
+
 def load_queries(path: str | Path, out_of_scope: bool = False) -> list[Query]:
     queries = []
     for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
@@ -73,7 +119,7 @@ def run_queries(index: KBIndex, queries: Sequence[Query], mode: str = "hybrid",
 
 
 def encode_queries(index: KBIndex, queries: Sequence[Query]) -> np.ndarray:
-    return index.encoder.encode([q.query for q in queries])
+    return index.encode_queries([q.query for q in queries], [q.lang for q in queries])
 
 
 def metrics(outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -158,3 +204,63 @@ def _quantiles(values: Sequence[float]) -> dict[str, float]:
     def q(p: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(p * (len(ordered) - 1) + 0.5))], 4)
     return {"min": q(0), "p25": q(0.25), "median": q(0.5), "p75": q(0.75), "max": q(1)}
+
+
+# ----------------------------------------------------------------------------- passages
+@dataclass(frozen=True)
+class PassageQuery:
+    query: str
+    lang: str
+    article: str
+    passages: tuple[str, ...]  # acceptable section headings; "" is the article's opening
+
+
+def load_passage_queries(path: str | Path) -> list[PassageQuery]:
+    """``{"query", "lang", "article", "passage", "also": [...]}`` per line."""
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if "article" not in row or "passage" not in row:
+            raise ValueError(f"{path}:{n}: a passage query needs 'article' and 'passage'")
+        out.append(PassageQuery(str(row["query"]), str(row.get("lang") or "es"),
+                                str(row["article"]),
+                                (str(row["passage"]), *map(str, row.get("also") or ()))))
+    return out
+
+
+def passage_key(heading: str, title: str) -> str:
+    """A chunk's section as the passage set names it: its heading, "" for the opening."""
+    return "" if not heading or heading == title else heading
+
+
+def passage_metrics(index: KBIndex, queries: Sequence[PassageQuery],
+                    vectors: np.ndarray | None = None) -> dict[str, Any]:
+    """Per language: passage accuracy with the right article given, and end to end (the search's
+    top article is right *and* its quoted passage is one of the accepted sections)."""
+    if vectors is None:
+        vectors = index.encode_queries([q.query for q in queries], [q.lang for q in queries])
+    by_lang: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    misses = []
+    for q, vector in zip(queries, vectors, strict=True):
+        ranked = index.rank_passages(q.query, q.article, q.lang, query_vector=vector)
+        if not ranked:
+            raise ValueError(f"article {q.article!r} ({q.lang}) is not in the index")
+        chosen = passage_key(ranked[0].heading, ranked[0].title)
+        given = chosen in q.passages
+        hits = index.search(q.query, top_k=1, prefer_lang=q.lang, query_vector=vector)
+        e2e = bool(hits) and hits[0].article_id == q.article and \
+            passage_key(hits[0].heading, hits[0].title) in q.passages
+        by_lang[q.lang].append((given, e2e))
+        if not given:
+            misses.append({"query": q.query, "lang": q.lang, "article": q.article,
+                           "expected": list(q.passages), "got": chosen})
+    result: dict[str, Any] = {}
+    for lang, items in sorted(by_lang.items()):
+        n = len(items)
+        result[lang] = {"n": n,
+                        "passage_accuracy": round(sum(g for g, _ in items) / n, 4),
+                        "end_to_end": round(sum(e for _, e in items) / n, 4)}
+    result["misses"] = misses
+    return result

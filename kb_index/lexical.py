@@ -69,18 +69,44 @@ def tokenize_query(text: str, lang: str | None) -> list[str]:
 
 
 class BM25Ranker:
-    """BM25 over texts that each carry their own language."""
+    """BM25 over texts that each carry their own language.
+
+    rank_bm25 (BM25Okapi) computes the statistics (idf with its epsilon floor, lengths); its
+    ``get_scores`` loops in Python over every document for every query word, which was most of a
+    search's time at 1,000 chunks. The same per-(document, word) BM25 weights are therefore laid
+    out once as a sparse matrix, and a query's scores are the sum of its words' columns — equal to
+    ``get_scores`` (tests/kb_index/test_lexical.py checks it) at a fraction of the cost.
+    """
 
     def __init__(self, texts: Sequence[str], langs: Sequence[str]) -> None:
+        from scipy.sparse import csc_matrix
+
         corpus = [tokenize(text, lang) for text, lang in zip(texts, langs, strict=True)]
         # rank_bm25 divides by the average length; an empty corpus or all-empty docs must not crash.
         self._empty = not any(corpus)
         self._bm25 = BM25Okapi([doc or ["\u2205"] for doc in corpus]) if corpus else None
         self.size = len(corpus)
+        self._columns: dict[str, int] = {}
+        self._weights = csc_matrix((self.size, 0), dtype=np.float64)
+        if self._bm25 is None or self._empty:
+            return
+        bm25 = self._bm25
+        rows, cols, values = [], [], []
+        for row, freqs in enumerate(bm25.doc_freqs):
+            norm = bm25.k1 * (1 - bm25.b + bm25.b * bm25.doc_len[row] / bm25.avgdl)
+            for word, tf in freqs.items():
+                col = self._columns.setdefault(word, len(self._columns))
+                rows.append(row)
+                cols.append(col)
+                values.append((bm25.idf.get(word) or 0) * tf * (bm25.k1 + 1) / (tf + norm))
+        self._weights = csc_matrix((values, (rows, cols)), shape=(self.size, len(self._columns)))
 
     def scores(self, query: str, lang: str | None) -> np.ndarray:
         """One BM25 score per text (0 when no query word occurs in it)."""
         tokens = tokenize_query(query, lang)
-        if self._bm25 is None or self._empty or not tokens:
+        columns = [self._columns[t] for t in tokens if t in self._columns]
+        if not columns:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        # a word asked twice counts twice, as in BM25Okapi.get_scores
+        counts = np.bincount(columns, minlength=len(self._columns)).astype(np.float64)
+        return np.asarray(self._weights @ counts, dtype=np.float32).ravel()

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# The browser tests drive Debian's Chromium through Playwright (Playwright's own browser download is
-# not reachable here). Install it when missing and we may (root); otherwise say how.
+# The OS packages the tests use: Debian's Chromium, driven by Playwright in the browser tests
+# (Playwright's own browser download is not reachable here), and HAProxy, the balancer of the
+# cluster tests (scripts/cluster.py). Install what is missing when we may (root); otherwise say how.
 set -euo pipefail
-bin="${ATIENDE_CHROMIUM:-/usr/bin/chromium}"
-if [ -x "$bin" ]; then echo "[setup] chromium present: $bin"; exit 0; fi
+chromium="${ATIENDE_CHROMIUM:-/usr/bin/chromium}"
+missing=()
+[ -x "$chromium" ] || missing+=(chromium)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+if [ ${#missing[@]} -eq 0 ]; then echo "[setup] chromium and haproxy present"; exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "[setup] installing Debian's chromium for the browser tests"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  echo "[setup] installing Debian's ${missing[*]} for the tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   exit 0
 fi
-echo "[setup] chromium is missing: install it (apt-get install -y chromium) or set ATIENDE_CHROMIUM" >&2
+echo "[setup] missing: ${missing[*]} (apt-get install -y ${missing[*]}; or set ATIENDE_CHROMIUM)" >&2
 exit 1

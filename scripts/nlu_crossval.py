@@ -223,6 +223,8 @@ def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -
                         "text": result.get("text") or "",
                         "entities": result.get("entities") or [],
                         "ranking": classifier_ranking(result, threshold),
+                        "language": lang,
+                        "in_scope_similarity": result.get("in_scope_similarity"),
                     }
                 )
             print(f"fold {k + 1}/{folds}: trained in {fold_seconds[-1]} s", file=sys.stderr)
@@ -250,6 +252,11 @@ def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -
     return {
         "variant": variant,
         "errors": errors,
+        "records": {
+            lang: [{**r, "gold": g, "ranking": r["ranking"][:4]}
+                   for r, g in zip(records[lang], gold[lang], strict=True)]
+            for lang in LANGUAGES
+        },
         "fallback_sweep_macro_f1": sweep,
         "config": str(
             config_path.relative_to(ROOT) if config_path.is_relative_to(ROOT) else config_path
@@ -342,6 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--variant", choices=("as-configured", "lemmas", "no-lemmas"), default="as-configured"
     )
     parser.add_argument("--out", default=str(ROOT / "reports" / "nlu"))
+    parser.add_argument("--records", default=None,
+                        help="also write every out-of-fold prediction (classifier ranking, "
+                        "in-scope similarity) of the first seed to this JSON file, to re-score "
+                        "abstention rules offline")
     args = parser.parse_args(argv)
     if args.folds < 2:
         parser.error("--folds must be at least 2")
@@ -369,6 +380,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
         }
     errors = report.pop("errors")
+    records = report.pop("records")
+    for r in runs[1:]:
+        r.pop("records", None)
+    if args.records:
+        Path(args.records).write_text(json.dumps(records, ensure_ascii=False) + "\n",
+                                      encoding="utf-8")
     (out / f"crossval_{args.variant}.json").write_text(
         json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     )

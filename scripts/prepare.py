@@ -3,7 +3,8 @@
 - the Rasa model: retrained only when the training inputs' content hash changes
   (the hash is stored next to the model), or when the model file is missing or unreadable;
 - the knowledge-base index: `kb_index build` compares the articles' hash itself;
-- the demo data: the demo store and the demo agents are created once per data directory.
+- the demo data: the demo store and the demo agents are created once per data directory (never
+  with ATIENDE_ENV=production).
 
 Usage: python -m scripts.prepare [model|kb|seed|all]
 """
@@ -90,6 +91,11 @@ def build_kb(env: dict[str, str]) -> None:
 
 
 def seed(env: dict[str, str]) -> None:
+    if cfg.is_production(env):
+        log("ATIENDE_ENV=production: no demo store and no demo agents are created; create the "
+            "first supervisor with `python -m handoff_api create-agent --role supervisor "
+            "--username <name>` (README, Deployment)")
+        return
     run([str(cfg.APP_PY), "-m", "actions.store", "seed", "--db", env["STORE_DATABASE"]], env)
     run([str(cfg.APP_PY), "-m", "handoff_api", "seed-demo"], env)
 

@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from privacy.logs import RedactingPipe
+from privacy.logs import install as install_log_redaction
 from scripts import settings as cfg
 from scripts.prepare import model_problem
 
@@ -40,18 +42,30 @@ class Service:
     port_var: str
     startup_timeout: float
     log_path: Path
+    #: secrets this service does not need: removed from its environment (``child_env`` holds all)
+    withheld: tuple[str, ...] = ()
     process: subprocess.Popen | None = None
     restarts: int = 0
     _log_file: object = field(default=None, repr=False)
+    _pipe: RedactingPipe | None = field(default=None, repr=False)
 
     def start(self, env: dict[str, str]) -> None:
+        env = {k: v for k, v in env.items() if k not in self.withheld}
         self._log_file = open(self.log_path, "ab", buffering=0)  # noqa: SIM115 - closed in stop()
+        # The child's output goes through a redacting pipe (privacy.logs.RedactingPipe): each
+        # process redacts its own log records, this also catches print(), warnings and crashes.
         self.process = subprocess.Popen(
-            self.cmd, cwd=cfg.ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+            self.cmd, cwd=cfg.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self._pipe = RedactingPipe(self.process.stdout, self._log_file, name=self.name)
 
     def healthy(self) -> bool:
+        if self.health_url.startswith("tcp://"):  # a non-HTTP service (the mail catcher)
+            host, _, port = self.health_url[6:].rpartition(":")
+            with contextlib.suppress(OSError), socket.create_connection((host, int(port)), 2):
+                return True
+            return False
         try:
             with urllib.request.urlopen(self.health_url, timeout=2) as response:
                 return 200 <= response.status < 300
@@ -68,6 +82,9 @@ class Service:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
+        if self._pipe:
+            self._pipe.join(5)
+            self._pipe = None
         if self._log_file:
             self._log_file.close()
             self._log_file = None
@@ -90,28 +107,41 @@ def port_free(host: str, port: int) -> bool:
 
 
 def build_services(s: cfg.Settings) -> list[Service]:
-    env, logs = s.env, s.data_dir / "logs"
-    rasa = [str(cfg.ROOT / ".venv/bot/bin/rasa"), "run", "--enable-api", "--auth-token",
-            env["RASA_TOKEN"], "--cors", "*", "-i", s.host, "-p", str(s.rasa_port),
-            "--credentials", "bot/credentials.yml", "--endpoints",
-            env.get("RASA_ENDPOINTS", "bot/endpoints.yml"),
-            "-m", str(cfg.MODEL)]
-    actions = [str(cfg.APP_PY), "-m", "rasa_sdk", "--actions", "actions", "-p", str(s.actions_port)]
+    """The processes, each with only the secrets it needs. No secret is on a command line (``ps``
+    shows those to everyone): Rasa starts through ``bot.serve``, which reads ``RASA_TOKEN`` from its
+    environment and serves Rasa's HTTP API on a local admin address apart from the webhooks."""
+    logs = s.data_dir / "logs"
+    rasa = [str(cfg.BOT_PY), "-m", "bot.serve"]
+    actions = [str(cfg.APP_PY), "-m", "actions", "--port", str(s.actions_port)]
     handoff = [str(cfg.APP_PY), "-m", "handoff_api", "serve"]
-    return [
+    catcher = []
+    if s.mail_catcher_port:  # no SMTP server configured: e-mails are kept as files to read
+        catcher = [Service("mail", [str(cfg.APP_PY), "-m", "handoff_api.mail.catcher", "--dir",
+                                    str(s.data_dir / "mail"), "--host", s.host, "--port",
+                                    str(s.mail_catcher_port)],
+                           f"tcp://{s.host}:{s.mail_catcher_port}", s.mail_catcher_port,
+                           "MAIL_CATCHER_PORT", 60, logs / "mail.log",
+                           withheld=cfg.SECRET_NAMES + ("ATIENDE_PRIVACY_KEY",))]
+    return catcher + [
         Service("actions", actions, f"{s.actions_url}/health", s.actions_port, "ACTIONS_PORT", 120,
-                logs / "actions.log"),
+                logs / "actions.log", withheld=("RASA_TOKEN", "HANDOFF_SECRET_KEY")),
         Service("handoff", handoff, f"{s.handoff_url}/health", s.handoff_port, "HANDOFF_PORT", 120,
-                logs / "handoff.log"),
-        # /status answers 200 only once the model is loaded (GET / answers even when it failed)
-        Service("rasa", rasa, f"{s.rasa_url}/status?token={env['RASA_TOKEN']}", s.rasa_port,
-                "RASA_PORT", 300, logs / "rasa.log"),
+                logs / "handoff.log", withheld=("RASA_TOKEN",)),
+        # /health on the public address answers 200 only once the model is loaded
+        Service("rasa", rasa, f"{s.rasa_url}/health", s.rasa_port, "RASA_PORT", 600,
+                logs / "rasa.log", withheld=("HANDOFF_SECRET_KEY",)),
     ]
 
 
 def preflight(s: cfg.Settings, services: list[Service]) -> None:
     """Refuse to start with a clear message instead of a traceback from deep inside a child."""
     problems = []
+    if cfg.is_production(s.env):
+        for name in ("rasa", "actions", "handoff"):
+            problems += [f"{name}: {p}" for p in cfg.production_problems(name, s.child_env())]
+    if s.rasa_admin_port and not port_free("127.0.0.1", s.rasa_admin_port):
+        problems.append(f"port {s.rasa_admin_port} (RASA_ADMIN_PORT, Rasa's HTTP API) is already "
+                        "in use on 127.0.0.1: stop the program using it or set RASA_ADMIN_PORT")
     for service in services:
         if not port_free(s.host, service.port):
             problems.append(f"port {service.port} ({service.port_var}, {service.name}) is already "
@@ -198,6 +228,7 @@ def main() -> int:
     # a shell that starts us in the background without job control leaves it ignored.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
+    install_log_redaction()
     try:
         with running_system() as system:
             s = system.settings
@@ -206,8 +237,12 @@ def main() -> int:
             log(f"  agent console                     {s.handoff_url}/console/  (demo login: ana / "
                 "atiende-demo)")
             log(f"  handoff API docs                  {s.handoff_url}/docs")
-            log(f"  Rasa server                       {s.rasa_url}/")
+            log(f"  Rasa webhooks                     {s.rasa_url}/webhooks/")
+            if s.rasa_admin_port:
+                log(f"  Rasa HTTP API (token, local)      http://127.0.0.1:{s.rasa_admin_port}/")
             log(f"  logs                              {s.data_dir / 'logs'}")
+            if s.mail_catcher_port:
+                log(f"  e-mails sent (kept as .eml files) {s.data_dir / 'mail'}")
             log("Press Ctrl-C to stop everything.")
             supervise(system)
     except KeyboardInterrupt:

@@ -1,9 +1,10 @@
-"""Store backends: the one door through which actions read and change orders.
+"""Store backends: the one door through which actions read and change orders and the catalogue.
 
-``get_store()`` returns the backend chosen by ``STORE_BACKEND`` (only ``sqlite`` ships; a
-WooCommerce or Shopify adapter plugs in here) on ``STORE_DATABASE``, with ``STORE_TIMEOUT_SECONDS``
-per call. It is cached per process and opens nothing until the first call, so importing the actions
-package stays cheap.
+``get_store()`` returns the backend chosen by ``STORE_BACKEND``: ``demo`` (the SQLite demo store on
+``STORE_DATABASE``; ``sqlite`` is an alias), ``woocommerce``, ``tiendanube`` or ``shopify`` (each
+configured by its own variables, see docs/stores.md and :mod:`actions.store.settings`). It is
+cached per process and opens nothing until the first call, so importing the actions package stays
+cheap; each adapter module is imported only when chosen.
 """
 
 from __future__ import annotations
@@ -14,23 +15,30 @@ from functools import lru_cache
 from pathlib import Path
 
 from actions.store.base import (
+    OPERATIONS,
     Customer,
     InvalidOperation,
+    OperationNotSupported,
     Order,
     OrderItem,
     OrderNotFound,
     OrderStatus,
+    Product,
+    ProductVariant,
     Refund,
     ReturnRecord,
     StoreBackend,
     StoreError,
     StoreUnavailable,
+    WithdrawalRecord,
 )
+from actions.store.settings import SettingsError, StoreSettings
 
 __all__ = [
-    "Customer", "InvalidOperation", "Order", "OrderItem", "OrderNotFound", "OrderStatus", "Refund",
-    "ReturnRecord", "StoreBackend", "StoreError", "StoreUnavailable", "get_store",
-    "normalize_order_id", "store_database_path",
+    "OPERATIONS", "Customer", "InvalidOperation", "OperationNotSupported", "Order", "OrderItem",
+    "OrderNotFound", "OrderStatus", "Product", "ProductVariant", "Refund", "ReturnRecord",
+    "SettingsError", "StoreBackend", "StoreError", "StoreSettings", "StoreUnavailable",
+    "WithdrawalRecord", "build_store", "get_store", "normalize_order_id", "store_database_path",
 ]
 
 # AT100234, at-100234, AT 100234, AT 100 234, #100234, 100234, "pedido nº 100234"; digits
@@ -62,24 +70,30 @@ def store_database_path() -> Path:
     return Path(os.environ.get("ATIENDE_DATA_DIR", "var")) / "store.db"
 
 
-def _timeout() -> float:
-    raw = os.environ.get("STORE_TIMEOUT_SECONDS", "3")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError("STORE_TIMEOUT_SECONDS must be a number of seconds, "
-                         f"got {raw!r}") from None
-    if value <= 0:
-        raise ValueError("STORE_TIMEOUT_SECONDS must be positive")
-    return value
+def build_store(settings: StoreSettings) -> StoreBackend:
+    """The backend ``settings`` describe (tests and ``python -m actions.store check`` inject
+    their own settings; the action server uses :func:`get_store`)."""
+    if settings.backend == "demo":
+        from actions.store.sqlite import SQLiteStore
+
+        return SQLiteStore(settings.database, timeout=settings.timeout,
+                           allow_writes=settings.allow_writes)
+    if settings.backend == "woocommerce":
+        from actions.store.woocommerce import WooCommerceStore
+
+        return WooCommerceStore(settings)
+    if settings.backend == "tiendanube":
+        from actions.store.tiendanube import TiendanubeStore
+
+        return TiendanubeStore(settings)
+    if settings.backend == "shopify":
+        from actions.store.shopify import ShopifyStore
+
+        return ShopifyStore(settings)
+    raise SettingsError(f"unknown STORE_BACKEND {settings.backend!r}")  # pragma: no cover
 
 
 @lru_cache(maxsize=1)
 def get_store() -> StoreBackend:
     """The process-wide store backend (call ``get_store.cache_clear()`` in tests to reconfigure)."""
-    backend = os.environ.get("STORE_BACKEND", "sqlite").strip().lower()
-    if backend == "sqlite":
-        from actions.store.sqlite import SQLiteStore
-
-        return SQLiteStore(store_database_path(), timeout=_timeout())
-    raise ValueError(f"unknown STORE_BACKEND {backend!r}; supported: sqlite")
+    return build_store(StoreSettings.from_env())

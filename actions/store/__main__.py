@@ -1,5 +1,7 @@
-"""Command line for the demo store.
+"""Command line of the store adapters.
 
+    python -m actions.store check        # try the configured store (STORE_BACKEND) and say what
+                                         # the bot can and cannot do with its credentials
     python -m actions.store seed --db var/store.db [--force] [--show] [--today 2026-11-22]
     python -m actions.store seed --markdown docs/demo_orders.md   # regenerate the testers' list
 
@@ -77,18 +79,45 @@ def markdown(orders: list[DemoOrder], today: date) -> str:
         "(cancellation needs an agent: above 500 EUR / 10.000 MXN / 500.000 ARS / 2.250.000 COP /",
         "550 USD), `high_return` (the watch alone is above that threshold, so its refund needs an "
         "agent),",
-        "`cancelled`, `filler` (random history). Cash on delivery appears only on unpaid, shipped "
-        "or",
+        "`cancelled`, `final_sale` (delivered 5 days ago: the T-shirt was bought in the clearance",
+        "sale, so it is not returnable, the hoodie is), `filler` (random history). Cash on "
+        "delivery appears only on unpaid, shipped or",
         "delivered CO orders up to 1.000.000 COP (the cash-on-delivery article's maximum).",
         "",
     ]
-    return "\n".join(out)
+    return "\n".join(out + catalogue_markdown())
+
+
+def catalogue_markdown() -> list[str]:
+    """The two best sellers' stock, for trying pre-sale questions (the same in every backend)."""
+    from actions.store.demo_catalogue import build_catalogue
+
+    lines = ["## Catalogue (pre-sale questions)", "",
+             "The demo catalogue holds every product of the orders plus two best sellers with "
+             "fixed stock",
+             "(prices in EUR). Try «¿tenéis las Urban Runner en la 42?», «¿hay la bota Chelsea "
+             "en negro?»,",
+             "«is the Chelsea boot waterproof?». Units in stock per size:", ""]
+    for product in build_catalogue():
+        if not product.sku.startswith(("FW-URB", "FW-CHE")):
+            continue
+        sizes = list(dict.fromkeys(v.size for v in product.variants))
+        lines += [f"**{product.name_es}** ({product.sku}, "
+                  f"{product.variants[0].price_cents / 100:.2f} EUR)", "",
+                  "| colour | " + " | ".join(str(s) for s in sizes) + " |",
+                  "|---|" + "---|" * len(sizes)]
+        for colour in dict.fromkeys(v.colour_es for v in product.variants):
+            stock = [str(v.stock) for v in product.variants if v.colour_es == colour]
+            lines.append(f"| {colour} | " + " | ".join(stock) + " |")
+        lines.append("")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m actions.store", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="try the configured store's credentials (docs/stores.md)")
     seed = sub.add_parser("seed", help="create the demo store database")
     seed.add_argument("--db", type=Path, default=None,
                       help="database file (default STORE_DATABASE)")
@@ -99,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--markdown", type=Path, default=None,
                       help="also write the testers' list here")
     args = parser.parse_args(argv)
+    if args.command == "check":
+        from actions.store.check import main_check
+
+        return main_check()
 
     db: Path = args.db or store_database_path()
     today = args.today or date.today()

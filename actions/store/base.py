@@ -54,6 +54,19 @@ class InvalidOperation(StoreError):
     """The backend refused a change because of the order's current state (e.g. already shipped)."""
 
 
+class OperationNotSupported(StoreError):
+    """The bot may not make this change itself: the platform's API has no way to do it, the store
+    keeps the bot read-only (``STORE_ALLOW_WRITES``), or the key lacks the write permission.
+
+    Nothing was changed. Actions hand the shopper to an agent with the request pre-filled.
+    """
+
+    def __init__(self, operation: str, why: str = "unsupported") -> None:
+        super().__init__(f"{operation}: {why}")
+        self.operation = operation  # "cancel_order" | "change_address" | "create_return"
+        self.why = why  # "unsupported" (the API can't) | "read_only" | "permission"
+
+
 @dataclass(frozen=True)
 class Customer:
     id: int
@@ -74,6 +87,9 @@ class OrderItem:
     size: str | None
     quantity: int
     unit_price_cents: int
+    # sold as final sale (clearance): not returnable for a change of mind; stores that have no
+    # such flag leave it False
+    final_sale: bool = False
 
     @property
     def total_cents(self) -> int:
@@ -89,10 +105,25 @@ class ReturnRecord:
     item_ids: tuple[int, ...]
     reason: str
     kind: str  # "refund" | "exchange"
-    status: str  # requested, label_sent, received, refunded, closed
+    # requested (waits for the team: no label yet), open, label_sent, received, refunded, closed,
+    # declined, cancelled
+    status: str
     refund_cents: int
     created_at: datetime
     label_url: str | None = None
+
+
+@dataclass(frozen=True)
+class WithdrawalRecord:
+    """A shopper's withdrawal from an order's purchase contract (right of withdrawal), as the
+    store keeps it: one per order."""
+
+    code: str
+    order_id: str
+    declared_at: datetime  # UTC, when the shopper confirmed it
+    name: str  # the name given to identify the contract
+    channel: str  # web, whatsapp, messenger...
+    within_period: bool  # False: declared before delivery (the period had not started)
 
 
 @dataclass(frozen=True)
@@ -106,6 +137,43 @@ class Refund:
     created_at: datetime
     completed_at: datetime | None = None
     rma: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductVariant:
+    """One buyable variant (a size and/or colour) with its own SKU, price and stock."""
+
+    sku: str
+    options: tuple[tuple[str, str], ...]  # (("size", "42"), ("colour", "Negro")) - normalised keys
+    price_cents: int
+    currency: str
+    stock: int | None  # None: the store does not count stock for it
+    available: bool  # can be bought now (in stock, or stock not tracked)
+
+    def option(self, key: str) -> str | None:
+        return next((value for name, value in self.options if name == key), None)
+
+
+@dataclass(frozen=True)
+class Product:
+    """A catalogue product as a shopper asks about it before buying."""
+
+    id: str  # the platform's id, as text
+    sku: str
+    name: str
+    description: str  # plain text, in the shopper's language when the store has it
+    category: str  # policy category (footwear, apparel, ...), see actions.store.mapping
+    url: str | None
+    variants: tuple[ProductVariant, ...]
+
+    @property
+    def available(self) -> bool:
+        return any(v.available for v in self.variants)
+
+    def option_values(self, key: str) -> list[str]:
+        """Distinct values of one option (sizes, colours) in catalogue order."""
+        return list(dict.fromkeys(v for variant in self.variants
+                                  if (v := variant.option(key)) is not None))
 
 
 @dataclass(frozen=True)
@@ -148,15 +216,28 @@ class Order:
 
     def returned_item_ids(self) -> set[int]:
         """Items already covered by an open or finished RMA (cannot be returned twice)."""
-        return {iid for r in self.returns if r.status != "cancelled" for iid in r.item_ids}
+        return {iid for r in self.returns if r.status not in {"cancelled", "declined"}
+                for iid in r.item_ids}
+
+
+#: changes a backend may let the bot make; see :meth:`StoreBackend.supports`
+OPERATIONS = ("cancel_order", "change_address", "create_return")
 
 
 class StoreBackend(abc.ABC):
     """What the bot may ask of a store. All methods are async and raise only :class:`StoreError`.
 
     Changes (cancel, return, address) return nothing the actions should trust blindly: the actions
-    re-read the order afterwards and confirm only what :meth:`get_order` shows.
+    re-read the order afterwards and confirm only what :meth:`get_order` shows. A change the bot
+    may not make raises :class:`OperationNotSupported` before anything is sent to the platform.
     """
+
+    #: short name shown by ``python -m actions.store check`` and in logs
+    platform = "store"
+
+    def supports(self, operation: str) -> bool:
+        """Whether the bot may make ``operation`` (one of :data:`OPERATIONS`) on this backend."""
+        return operation in OPERATIONS
 
     @abc.abstractmethod
     async def get_order(self, order_id: str) -> Order:
@@ -189,6 +270,26 @@ class StoreBackend(abc.ABC):
     @abc.abstractmethod
     async def change_address(self, order_id: str, new_address: str) -> None:
         """Replace the shipping address of an unshipped order."""
+
+    @abc.abstractmethod
+    async def search_products(self, query: str, *, lang: str = "es",
+                              limit: int = 5) -> list[Product]:
+        """Catalogue products matching ``query`` (name words or a SKU), best first, with variants.
+
+        Empty list when nothing matches; names and descriptions in ``lang`` when the store has it.
+        """
+
+    async def record_withdrawal(self, order_id: str, *, code: str, declared_at: datetime,
+                                name: str, channel: str, within_period: bool
+                                ) -> WithdrawalRecord:
+        """Record the shopper's withdrawal from ``order_id``; idempotent per order (the record
+        already stored is returned). Platforms with no such record raise
+        :class:`OperationNotSupported`: the agents' case then says to record it by hand."""
+        raise OperationNotSupported("record_withdrawal", "unsupported")
+
+    async def get_withdrawal(self, order_id: str) -> WithdrawalRecord | None:
+        """The withdrawal recorded for ``order_id``, if any (None where the store keeps none)."""
+        return None
 
     async def close(self) -> None:  # noqa: B027 - optional hook, most adapters hold nothing
         """Release connections; the default backend opens one per call, so nothing to do."""

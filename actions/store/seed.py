@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from actions.policy import holiday_return_deadline, market_policy
+from actions.store.demo_catalogue import CURRENCY as CATALOGUE_CURRENCY
+from actions.store.demo_catalogue import STORE_URL, build_catalogue
 from actions.store.demo_data import (
     ALPHA_SIZES,
     CATALOGUE,
@@ -31,7 +33,7 @@ from actions.store.demo_data import (
     WAIST_SIZES,
     Market,
 )
-from actions.store.sqlite import SCHEMA
+from actions.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
 
 SEED = 20261122
 
@@ -48,7 +50,11 @@ SCENARIOS: tuple[tuple[str, str, int, int | None, int | None, tuple[str, ...]], 
     ("high_amount", "paid", 1, None, None, ("AP-INV-14", "AC-MER-15")),
     ("high_return", "delivered", 6, 5, 3, ("AC-MER-15",)),
     ("cancelled", "cancelled", 12, None, None, ("AC-CUE-08",)),
+    # the T-shirt was bought in the clearance sale (final sale), the hoodie was not
+    ("final_sale", "delivered", 8, 7, 5, ("AP-ORG-05", "AP-NOR-07")),
 )
+# scenario -> SKUs sold as final sale in it
+FINAL_SALE = {"final_sale": ("AP-ORG-05",)}
 # The English speakers living in Spain get a subset (the EU rules apply to them too).
 EXPAT_SCENARIOS = ("in_transit", "cancellable", "return_window", "window_expired", "high_amount")
 FILLER_ORDERS = 12
@@ -165,6 +171,7 @@ def build_demo_orders(today: date | None = None) -> list[DemoOrder]:
                 "name": es_name if cust["language"] == "es" else en_name,
                 "size": _size(sized, market, rng), "quantity": 1,
                 "unit_price_cents": _price(eur, market),
+                "final_sale": sku in FINAL_SALE.get(key, ()),
             })
         payment = _payment(rng.choice(market.payments), status,
                            sum(i["unit_price_cents"] for i in items), market)
@@ -269,9 +276,9 @@ def write_database(path: Path, orders: list[DemoOrder]) -> None:
                  iso(o.cancelled_at), iso(o.placed_at)),
             )
             for i in o.items:
-                con.execute("INSERT INTO order_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                con.execute("INSERT INTO order_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (i["id"], o.id, i["sku"], i["name"], i["category"], i["size"],
-                             i["quantity"], i["unit_price_cents"]))
+                             i["quantity"], i["unit_price_cents"], int(i["final_sale"])))
             for r in o.returns:
                 con.execute("INSERT INTO returns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (r["rma"], o.id, json.dumps(r["item_ids"]), r["reason"], r["kind"],
@@ -291,6 +298,8 @@ def write_database(path: Path, orders: list[DemoOrder]) -> None:
                 con.execute("INSERT INTO events (order_id, type, data, created_at) VALUES (?, ?, "
                             "?, ?)",
                             (o.id, "status", json.dumps({"status": status}), iso(at)))
+        write_catalogue(con)
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         con.commit()
         con.close()
         os.replace(tmp_name, path)
@@ -299,11 +308,33 @@ def write_database(path: Path, orders: list[DemoOrder]) -> None:
         raise
 
 
+def write_catalogue(con: sqlite3.Connection) -> None:
+    """The demo catalogue (actions/store/demo_catalogue.py) into an open store database."""
+    for p in build_catalogue():
+        con.execute("INSERT INTO products VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (p.sku, p.handle, p.name_es, p.name_en, p.category, p.description_es,
+                     p.description_en, f"{STORE_URL}/productos/{p.handle}", CATALOGUE_CURRENCY))
+        for n, v in enumerate(p.variants):
+            con.execute("INSERT INTO product_variants VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (v.sku, p.sku, n, v.size, v.colour_es, v.colour_en, v.price_cents,
+                         v.stock))
+
+
+def schema_version(path: Path) -> int:
+    """``PRAGMA user_version`` of an existing store file (0 for stores older than the field)."""
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return int(con.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        con.close()
+
+
 def seed_database(path: str | Path, *, today: date | None = None,
                   force: bool = False) -> list[DemoOrder] | None:
-    """Seed ``path`` unless it already holds a store (then return None); ``force`` reseeds."""
+    """Seed ``path`` unless it already holds a current store (then return None); ``force``
+    reseeds, and so does a store written by an older schema (the demo store is disposable)."""
     target = Path(path)
-    if target.exists() and not force:
+    if target.exists() and not force and schema_version(target) >= SCHEMA_VERSION:
         return None
     orders = build_demo_orders(today)
     write_database(target, orders)

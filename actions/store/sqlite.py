@@ -13,6 +13,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,92 +23,28 @@ import aiosqlite
 from actions.store.base import (
     Customer,
     InvalidOperation,
+    OperationNotSupported,
     Order,
     OrderItem,
     OrderNotFound,
     OrderStatus,
+    Product,
+    ProductVariant,
     Refund,
     ReturnRecord,
     StoreBackend,
     StoreError,
     StoreUnavailable,
+    WithdrawalRecord,
 )
+from actions.store.search import rank
+from actions.store.sqlite_schema import SCHEMA, SCHEMA_VERSION, WITHDRAWALS_TABLE
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "SQLiteStore"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS customers (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    email TEXT NOT NULL UNIQUE,
-    phone TEXT NOT NULL,
-    language TEXT NOT NULL CHECK (language IN ('es', 'en')),
-    market TEXT NOT NULL,
-    vip INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS orders (
-    id TEXT PRIMARY KEY,
-    customer_id INTEGER NOT NULL REFERENCES customers(id),
-    status TEXT NOT NULL CHECK (status IN ('pending','paid','shipped','in_transit','delivered',
-                                           'cancelled','returned','refunded')),
-    currency TEXT NOT NULL,
-    total_cents INTEGER NOT NULL,
-    payment_method TEXT NOT NULL,
-    placed_at TEXT NOT NULL,
-    shipping_address TEXT NOT NULL,
-    carrier TEXT,
-    tracking_number TEXT,
-    tracking_url TEXT,
-    shipped_at TEXT,
-    estimated_delivery TEXT,
-    delivered_at TEXT,
-    cancelled_at TEXT,
-    updated_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS orders_customer ON orders(customer_id);
-CREATE TABLE IF NOT EXISTS order_items (
-    id INTEGER PRIMARY KEY,
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    sku TEXT NOT NULL,
-    name TEXT NOT NULL,
-    category TEXT NOT NULL,
-    size TEXT,
-    quantity INTEGER NOT NULL CHECK (quantity > 0),
-    unit_price_cents INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS items_order ON order_items(order_id);
-CREATE TABLE IF NOT EXISTS returns (
-    rma TEXT PRIMARY KEY,
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    item_ids TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('refund', 'exchange')),
-    status TEXT NOT NULL,
-    refund_cents INTEGER NOT NULL DEFAULT 0,
-    label_url TEXT,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS refunds (
-    id INTEGER PRIMARY KEY,
-    order_id TEXT NOT NULL REFERENCES orders(id),
-    rma TEXT,
-    amount_cents INTEGER NOT NULL,
-    currency TEXT NOT NULL,
-    method TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending','processing','completed','failed')),
-    created_at TEXT NOT NULL,
-    completed_at TEXT
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    order_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    data TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_order ON events(order_id);
-"""
 
 CANCELLABLE = ("pending", "paid")
 RETURN_LABEL_BASE = "https://returns.atiende-demo.example/label/"
@@ -126,13 +63,28 @@ def _d(value: str | None) -> date | None:
 
 
 class SQLiteStore(StoreBackend):
-    """:class:`StoreBackend` on a SQLite file created by ``python -m actions.store seed``."""
+    """:class:`StoreBackend` on a SQLite file created by ``python -m actions.store seed``.
 
-    def __init__(self, path: str | Path, *, timeout: float = 3.0, simulated_latency: float = 0.0):
+    ``allow_writes=False`` makes it behave like a real store connected read-only: every change
+    raises :class:`OperationNotSupported` and the bot hands the request to an agent.
+    """
+
+    platform = "demo"
+
+    def __init__(self, path: str | Path, *, timeout: float = 3.0, simulated_latency: float = 0.0,
+                 allow_writes: bool = True):
         self.path = Path(path)
         self.timeout = timeout
         # Lets demos and tests show the "store is slow" path without a real slow server.
         self.simulated_latency = simulated_latency
+        self.allow_writes = allow_writes
+
+    def supports(self, operation: str) -> bool:
+        return self.allow_writes and super().supports(operation)
+
+    def _require_write(self, operation: str) -> None:
+        if not self.allow_writes:
+            raise OperationNotSupported(operation, "read_only")
 
     # -- plumbing -----------------------------------------------------------------------------
     async def _call(self, fn: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
@@ -179,6 +131,7 @@ class SQLiteStore(StoreBackend):
             OrderItem(
                 id=r["id"], sku=r["sku"], name=r["name"], category=r["category"], size=r["size"],
                 quantity=r["quantity"], unit_price_cents=r["unit_price_cents"],
+                final_sale=bool(r["final_sale"]),
             )
             for r in await (
                 await db.execute("SELECT * FROM order_items WHERE order_id = ? ORDER BY id",
@@ -266,6 +219,8 @@ class SQLiteStore(StoreBackend):
 
     # -- changes ------------------------------------------------------------------------------
     async def cancel_order(self, order_id: str, *, reason: str = "customer_request") -> None:
+        self._require_write("cancel_order")
+
         async def fn(db: aiosqlite.Connection) -> None:
             now = _now().isoformat()
             row = await self._require(db, order_id)
@@ -304,6 +259,7 @@ class SQLiteStore(StoreBackend):
     ) -> ReturnRecord:
         if kind not in {"refund", "exchange"} or not item_ids:
             raise InvalidOperation("a return needs items and kind 'refund' or 'exchange'")
+        self._require_write("create_return")
 
         async def fn(db: aiosqlite.Connection) -> ReturnRecord:
             order = await self._load(db, order_id)
@@ -338,6 +294,7 @@ class SQLiteStore(StoreBackend):
         address = " ".join(new_address.split())
         if not 8 <= len(address) <= 300:
             raise InvalidOperation("address must be 8-300 characters")
+        self._require_write("change_address")
 
         async def fn(db: aiosqlite.Connection) -> None:
             now = _now().isoformat()
@@ -353,3 +310,76 @@ class SQLiteStore(StoreBackend):
             await db.commit()
 
         await self._call(fn)
+
+    # -- right of withdrawal ------------------------------------------------------------------
+    @staticmethod
+    def _withdrawal_row(r: sqlite3.Row | aiosqlite.Row) -> WithdrawalRecord:
+        return WithdrawalRecord(code=r["code"], order_id=r["order_id"],
+                                declared_at=_dt(r["declared_at"]),  # type: ignore[arg-type]
+                                name=r["name"], channel=r["channel"],
+                                within_period=bool(r["within_period"]))
+
+    async def get_withdrawal(self, order_id: str) -> WithdrawalRecord | None:
+        async def fn(db: aiosqlite.Connection) -> WithdrawalRecord | None:
+            table = await (await db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'withdrawals'"
+            )).fetchone()
+            if table is None:  # a store seeded before schema version 4 has none yet
+                return None
+            row = await (await db.execute("SELECT * FROM withdrawals WHERE order_id = ?",
+                                          (order_id,))).fetchone()
+            return self._withdrawal_row(row) if row else None
+
+        return await self._call(fn)
+
+    async def record_withdrawal(self, order_id: str, *, code: str, declared_at: datetime,
+                                name: str, channel: str, within_period: bool
+                                ) -> WithdrawalRecord:
+        self._require_write("record_withdrawal")
+
+        async def fn(db: aiosqlite.Connection) -> WithdrawalRecord:
+            await db.executescript(WITHDRAWALS_TABLE)
+            await self._require(db, order_id)
+            # one per order: a second confirmation (a retry, another tab) finds the first
+            cur = await db.execute(
+                "INSERT INTO withdrawals (code, order_id, declared_at, name, channel, "
+                "within_period) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(order_id) DO NOTHING "
+                "RETURNING code",
+                (code, order_id, declared_at.astimezone(UTC).isoformat(), name[:200],
+                 channel[:32], int(within_period)))
+            if await cur.fetchone() is not None:
+                await self._event(db, order_id, "withdrawal", code=code,
+                                  within_period=within_period)  # no personal data in events
+            await db.commit()
+            row = await (await db.execute("SELECT * FROM withdrawals WHERE order_id = ?",
+                                          (order_id,))).fetchone()
+            return self._withdrawal_row(row)
+
+        return await self._call(fn)
+
+    # -- catalogue ----------------------------------------------------------------------------
+    async def search_products(self, query: str, *, lang: str = "es",
+                              limit: int = 5) -> list[Product]:
+        async def fn(db: aiosqlite.Connection) -> list[Product]:
+            products = await (await db.execute("SELECT * FROM products ORDER BY rowid")).fetchall()
+            variants = await (await db.execute(
+                "SELECT * FROM product_variants ORDER BY product_sku, position")).fetchall()
+            by_product: dict[str, list[ProductVariant]] = {}
+            colour = "colour_en" if lang == "en" else "colour_es"
+            for v in variants:
+                options = [(k, val) for k, val in (("size", v["size"]), ("colour", v[colour]))
+                           if val]
+                by_product.setdefault(v["product_sku"], []).append(ProductVariant(
+                    sku=v["sku"], options=tuple(options), price_cents=v["price_cents"],
+                    currency="", stock=v["stock"], available=v["stock"] > 0))
+            catalogue = [
+                Product(id=p["sku"], sku=p["sku"], name=p[f"name_{'en' if lang == 'en' else 'es'}"],
+                        description=p[f"description_{'en' if lang == 'en' else 'es'}"],
+                        category=p["category"], url=p["url"],
+                        variants=tuple(replace(v, currency=p["currency"])
+                                       for v in by_product.get(p["sku"], [])))
+                for p in products
+            ]
+            return rank(catalogue, query, limit)
+
+        return await self._call(fn)

@@ -4,9 +4,15 @@
   facebook connector still checks the SHA-1 header with ``==``);
 * the ``hub.challenge`` subscription handshake;
 * a persistent store (SQLite, ``$ATIENDE_DATA_DIR/meta_channels.db``) for what must survive a
-  restart: message ids already seen (Meta retries a webhook until it gets a 200, so a retry
-  must never produce a second answer), the last inbound time per conversation (the 24-hour
-  customer-service window) and delivery statuses.
+  restart: the last inbound time per conversation (the 24-hour customer-service window) and
+  delivery statuses;
+* exactly once (issue #11): every delivery is stored in the shared ledger's inbox
+  (``bot/ledger.py``) BEFORE Meta gets its 200, processed after, and marked done at the end; a
+  crash after the 200 leaves the row pending and the next start (or another replica, once the
+  lease runs out) processes it. Each message id is claimed in the ledger before its turn and
+  marked done after it, so Meta's retries are dropped only once a message was really handled.
+  (Before, the 200 went out before anything was stored and the id was marked seen before
+  processing: a crash lost the message and Meta's retry was then discarded as a duplicate.)
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.handoff_gate import register_gate_lifecycle
+from bot.handoff_gate import get_gate, recorded_turn, register_gate_lifecycle
 from bot.sqlite_file import SQLiteFile
 
 logger = logging.getLogger(__name__)
@@ -289,6 +295,20 @@ def webhook_blueprint(channel: str, connector: Any, senders: Any, on_new_message
     async def verify(request: Request) -> HTTPResponse:
         return verify_handshake(request, connector.verify_token, channel)
 
+    async def process_stored(item_id: int, payload: dict[str, Any], app: Any) -> None:
+        ledger = get_gate(app).ledger
+        try:
+            await connector.process(payload, app, on_new_message)
+        except Exception as exc:  # the row stays pending: retried after its lease
+            logger.exception("%s.inbox_failed id=%s", channel, item_id)
+            await asyncio.to_thread(ledger.inbox_failed, item_id, type(exc).__name__)
+            return
+        await asyncio.to_thread(ledger.inbox_done, item_id)
+
+    def spawn(item_id: int, payload: dict[str, Any], app: Any) -> None:
+        connector.tasks.spawn_after(senders(payload), process_stored(item_id, payload, app),
+                                    f"{channel}-webhook")
+
     @bp.route("/webhook", methods=["POST"])
     async def receive(request: Request) -> HTTPResponse:
         error = (check_size(request, connector.max_body_bytes, channel)
@@ -298,14 +318,95 @@ def webhook_blueprint(channel: str, connector: Any, senders: Any, on_new_message
         payload, error = parse_json(request, channel)
         if error is not None or payload is None:
             return error or response.json({"error": "empty body"}, status=400)
-        connector.tasks.spawn_after(senders(payload),
-                                    connector.process(payload, request.app, on_new_message),
-                                    f"{channel}-webhook")
+        ledger = get_gate(request.app).ledger
+        try:  # stored first: only then may Meta stop retrying
+            item_id = await asyncio.to_thread(ledger.inbox_add, channel, payload)
+        except Exception:
+            logger.exception("%s.inbox_store_failed: answering 503 so Meta retries", channel)
+            return response.json({"error": "could not store the event; retry"}, status=503)
+        spawn(item_id, payload, request.app)
         return response.text("EVENT_RECEIVED")
+
+    async def recover(app: Any) -> int:
+        """Process deliveries a previous run (or another replica) stored but never finished."""
+        ledger = get_gate(app).ledger
+        items = await asyncio.to_thread(ledger.inbox_take, None, 200, channel)
+        for item in items:
+            logger.warning("%s.inbox_recovered id=%s (stored, never finished)", channel, item.id)
+            spawn(item.id, item.payload, app)
+        return len(items)
+
+    connector.recover = recover
+
+    @bp.listener("after_server_start")
+    async def _recover(app: Any, _loop: Any) -> None:
+        async def sweep() -> None:
+            while True:
+                try:
+                    await recover(app)
+                except Exception:
+                    logger.exception("%s.inbox_sweep_failed", channel)
+                # cheap; a delivery held by a process that died is found within seconds
+                await asyncio.sleep(max(1.0, get_gate(app).ledger.heartbeat_seconds))
+
+        connector.sweeper = asyncio.get_running_loop().create_task(sweep())
 
     @bp.listener("before_server_stop")
     async def _finish_in_flight(_app: Any, _loop: Any) -> None:
+        sweeper = getattr(connector, "sweeper", None)
+        if sweeper is not None:
+            sweeper.cancel()
         await asyncio.wait_for(connector.tasks.drain(), timeout=30)
 
-    register_gate_lifecycle(bp)
+    register_gate_lifecycle(bp, on_new_message)
     return bp
+
+
+async def handle_once(app: Any, agent: Any, channel: str, sender: str, message_id: str,
+                      handle: Any) -> bool:
+    """Run ``handle()`` for one inbound Meta message exactly once (shared ledger): False if it was
+    handled before (a Meta retry), or is being handled right now. A claim taken over from a
+    process that died mid-turn is checked against the tracker: if Rasa already recorded the
+    message, the turn happened and is not run again."""
+    ledger = get_gate(app).ledger
+    claim = await asyncio.to_thread(ledger.claim, channel, sender, message_id)
+    if claim.state != "new":
+        return False
+    if claim.answer == "taken_over" and await recorded_turn(agent, sender, message_id) is not None:
+        await asyncio.to_thread(ledger.done, channel, sender, message_id)
+        return False
+    try:
+        await handle()
+    except Exception:
+        await asyncio.to_thread(ledger.release, channel, sender, message_id)
+        raise
+    await asyncio.to_thread(ledger.done, channel, sender, message_id)
+    return True
+
+
+async def graph_send(url: str, token: str, body: dict[str, Any], *, channel: str,
+                     timeout: float = 10.0) -> tuple[dict[str, Any] | None, int, int | None]:
+    """Like :func:`graph_post`, but says why Meta refused: ``(answer, HTTP status, Meta's error
+    code)``; status 0 when Meta could not be reached. Used where a refusal changes what is sent
+    next (a menu refused as interactive goes as text: :mod:`bot.channels.options`)."""
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as s:
+            async with s.post(url, json=body, headers=headers) as resp:
+                text = await resp.text()
+                try:
+                    data = json.loads(text) if text else {}
+                except ValueError:
+                    data = {}
+                if 200 <= resp.status < 300:
+                    return (data if isinstance(data, dict) else {}), resp.status, None
+                error = (data.get("error") or {}) if isinstance(data, dict) else {}
+                code = error.get("code") if isinstance(error.get("code"), int) else None
+                logger.error("%s.send_failed HTTP %s code=%s: %s", channel, resp.status, code,
+                             str(error.get("message") or text)[:300])
+                return None, resp.status, code
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        logger.error("%s.send_failed %s: %s", channel, type(exc).__name__, exc)
+        return None, 0, None

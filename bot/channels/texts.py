@@ -20,7 +20,76 @@ TEXTS: dict[str, dict[str, str]] = {
               "I can't open {what}. Could you type it for me?",
     },
     "list_button": {"es": "Ver opciones", "en": "See options"},
+    # media from WhatsApp / Messenger (bot/channels/media_in.py)
+    "media_received": {
+        "es": "He recibido {what}{name}. ¿En qué te ayudo? Si es por un artículo dañado o "
+              "equivocado, cuéntame qué le pasa.",
+        "en": "I've received {what}{name}. How can I help? If it's about a damaged or wrong "
+              "item, tell me what's wrong with it.",
+    },
+    "media_received_caption": {"es": "He recibido {what}{name}.",
+                               "en": "I've received {what}{name}."},
+    "media_voice_note": {
+        "es": "He recibido tu nota de voz, pero solo puedo leer texto: no puedo escucharla. "
+              "¿Me lo escribes? Si te atiende una persona del equipo, ella sí podrá oírla.",
+        "en": "I've received your voice note, but I can only read text, so I can't listen to "
+              "it. Could you type it for me? If a person from our team helps you, they can "
+              "listen to it.",
+    },
+    "media_too_large": {
+        "es": "Perdona, {what} pesa demasiado: el máximo son {mb} MB. ¿Puedes enviar una "
+              "versión más pequeña?",
+        "en": "Sorry, {what} is too large: the limit is {mb} MB. Could you send a smaller "
+              "version?",
+    },
+    "media_download_failed": {
+        "es": "Perdona, {what} no me ha llegado bien. ¿Puedes intentarlo de nuevo en un momento?",
+        "en": "Sorry, {what} didn't reach me properly. Could you send it again in a moment?",
+    },
+    "media_not_accepted": {
+        "es": "Perdona, no puedo abrir {what}: ese tipo de archivo no se admite. Puedes enviar "
+              "fotos (JPG, PNG, WebP), PDF o documentos de Office.",
+        "en": "Sorry, I can't open {what}: that type of file isn't accepted. You can send "
+              "photos (JPG, PNG, WebP), PDFs or Office documents.",
+    },
+    "media_what_image": {"es": "tu foto", "en": "your photo"},
+    "media_what_document": {"es": "tu documento", "en": "your document"},
+    "media_what_video": {"es": "tu vídeo", "en": "your video"},
+    "media_what_audio": {"es": "tu audio", "en": "your audio"},
+    "too_long": {
+        "es": "Tu mensaje es demasiado largo: el máximo son {limit} caracteres. ¿Me lo puedes "
+              "enviar más corto o en varias partes?",
+        "en": "Your message is too long: the limit is {limit} characters. Could you send it "
+              "shorter, or in several parts?",
+    },
+    "slow_down": {
+        "es": "Voy un poco despacio: dame unos segundos para responderte antes de enviar más "
+              "mensajes. No he podido leer el último; ¿me lo vuelves a enviar en un momento?",
+        "en": "I'm a little behind: please give me a few seconds to answer before sending more "
+              "messages. I couldn't read the last one; could you send it again in a moment?",
+    },
     "more_options": {"es": "Más opciones:", "en": "More options:"},
+    # a turn whose custom action could not run (action server down, or it failed):
+    # bot/action_fallback.py
+    "action_unavailable": {
+        "es": "Perdona, ahora mismo tengo un problema técnico y no he podido completar lo que me "
+              "pides. ¿Me lo vuelves a escribir en unos minutos?",
+        "en": "Sorry, I'm having a technical problem right now and couldn't finish what you "
+              "asked. Could you send it again in a few minutes?",
+    },
+    # the "stop" button under an order notice (a WhatsApp template, handoff_api.store_events)
+    "notices_stopped": {
+        "es": "Hecho: no te enviaremos más avisos de tus pedidos. Puedes seguir escribiéndome "
+              "cuando quieras para consultarlos.",
+        "en": "Done: we won't send you order notices any more. You can still write to me any "
+              "time to ask about your orders.",
+    },
+    "notices_stop_failed": {
+        "es": "Perdona, ahora mismo no he podido darte de baja de los avisos. ¿Puedes volver a "
+              "pulsar el botón en unos minutos?",
+        "en": "Sorry, I couldn't stop the notices just now. Could you tap the button again in a "
+              "few minutes?",
+    },
 }
 
 WHAT: dict[str, dict[str, str]] = {

@@ -1,22 +1,32 @@
 """WhatsApp Cloud API output: how Rasa's responses become WhatsApp messages.
 
-* text is split at 4096 characters (paragraph, then line, then word boundaries);
+* text is written in WhatsApp's marks (``*bold*``, tables as lines, plain URLs with a preview:
+  :mod:`bot.channels.formatting`) and split at 4096 characters (paragraph, line, word);
 * up to 3 buttons → an interactive *button* message (titles ≤ 20 chars);
   more → an interactive *list* (≤ 10 rows per message, titles ≤ 24; the full title goes
   into the row description when cut). The payload (e.g. ``/rate{"rating":"4"}``) is the
   reply id, which WhatsApp sends back when the shopper taps it;
-* nothing is sent outside the 24-hour customer-service window (Meta would refuse it with
-  error 131047 anyway): the refusal is logged with its reason.
+* nothing free-form is sent outside the 24-hour customer-service window (Meta would refuse it
+  with error 131047 anyway): the refusal is logged with its reason. The one exception is the
+  rating request after a hand-back (buttons whose payloads are ``/rate{…}``): outside the window
+  it goes as the approved *utility* template registered for ``csat``
+  (:mod:`contracts.whatsapp_templates`), its five quick-reply buttons carrying the rating
+  payloads, in the shopper's language;
+* only when Meta refuses an interactive message (a 4xx that is not the window) the menu goes as
+  numbered text, and a reply "2" is read as the second option (:mod:`bot.channels.options`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 
-from bot.channels.meta import MetaStateStore, graph_post
+from bot.channels.formatting import has_url, to_whatsapp
+from bot.channels.meta import MetaStateStore, graph_post, graph_send
+from bot.channels.options import OfferedOptions, numbered_text, payloads
 from bot.channels.texts import t
 
 logger = logging.getLogger(__name__)
@@ -29,6 +39,9 @@ MAX_LIST_ROWS = 10
 ROW_TITLE_LIMIT = 24
 ROW_DESCRIPTION_LIMIT = 72
 REPLY_ID_LIMIT = 256
+RATING_PAYLOAD_PREFIX = "/rate{"  # actions/handoff.py rating_buttons
+#: Meta's codes for "outside the window" and for "cannot be reached": a text would fail too
+NO_FALLBACK_CODES = {131047, 131026, 131051, 130429, 131048, 131056}
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -66,13 +79,14 @@ def _reply_id(button: dict[str, Any]) -> str:
 
 def text_message(to: str, body: str) -> dict[str, Any]:
     return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
-            "type": "text", "text": {"preview_url": False, "body": body}}
+            "type": "text", "text": {"preview_url": has_url(body), "body": body}}
 
 
 def interactive_messages(to: str, text: str, buttons: list[dict[str, Any]],
                          language: str = "es") -> list[dict[str, Any]]:
     """The Graph API bodies for a text with buttons (text chunks first if it is long)."""
-    chunks = split_text(text or "", INTERACTIVE_BODY_LIMIT) or [t("more_options", language)]
+    chunks = split_text(to_whatsapp(text or ""), INTERACTIVE_BODY_LIMIT) or \
+        [t("more_options", language)]
     messages = [text_message(to, c) for c in chunks[:-1]]
     body = chunks[-1]
     base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
@@ -103,6 +117,12 @@ def interactive_messages(to: str, text: str, buttons: list[dict[str, Any]],
     return messages
 
 
+def is_rating_request(buttons: list[dict[str, Any]]) -> bool:
+    """The bot's 1-5 rating buttons after a hand-back (``/rate{"rating":"N"}``)."""
+    return bool(buttons) and all(str(b.get("payload") or "").startswith(RATING_PAYLOAD_PREFIX)
+                                 for b in buttons)
+
+
 class WhatsAppOutput(OutputChannel):
     """Sends Rasa's responses with the WhatsApp Cloud API (``POST /{phone_number_id}/messages``)."""
 
@@ -111,12 +131,18 @@ class WhatsAppOutput(OutputChannel):
         return "whatsapp"
 
     def __init__(self, graph_url: str, phone_number_id: str, access_token: str,
-                 state: MetaStateStore, language: str = "es") -> None:
+                 state: MetaStateStore, language: str = "es", *,
+                 options: OfferedOptions | None = None,
+                 language_of: Any = None) -> None:
         self.url = f"{graph_url.rstrip('/')}/{phone_number_id}/messages"
         self.access_token = access_token
         self.state = state
         self.language = language
         self.sent_ids: list[str] = []
+        self.options = options
+        #: async (conversation id) -> "es"/"en"/None: the shopper's language when this output
+        #: was built without one (a hand-back comes through ``get_output_channel``)
+        self.language_of = language_of
 
     async def _send(self, recipient_id: str, body: dict[str, Any]) -> str | None:
         if not await self.state.window_open("whatsapp", recipient_id):
@@ -135,13 +161,74 @@ class WhatsAppOutput(OutputChannel):
         return message_id
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        for chunk in split_text(text):
+        for chunk in split_text(to_whatsapp(text)):  # Markdown answers in WhatsApp's own marks
             await self._send(recipient_id, text_message(recipient_id, chunk))
 
     async def send_text_with_buttons(self, recipient_id: str, text: str,
                                      buttons: list[dict[str, Any]], **kwargs: Any) -> None:
-        for body in interactive_messages(recipient_id, text, buttons, self.language):
-            await self._send(recipient_id, body)
+        if is_rating_request(buttons) and not await self.state.window_open("whatsapp",
+                                                                           recipient_id):
+            await self.send_rating_template(recipient_id, buttons)
+            return
+        bodies = interactive_messages(recipient_id, text, buttons, self.language)
+        for body in bodies:
+            if body.get("type") != "interactive":
+                await self._send(recipient_id, body)
+                continue
+            if not await self.state.window_open("whatsapp", recipient_id):
+                await self._send(recipient_id, body)  # refused and logged there
+                return
+            answer, status, code = await graph_send(self.url, self.access_token, body,
+                                                    channel="whatsapp")
+            if answer is not None:
+                self._sent(recipient_id, body, answer)
+                continue
+            if 400 <= status < 500 and status != 429 and code not in NO_FALLBACK_CODES:
+                # Meta refuses the interactive message itself: the whole menu as numbered text
+                logger.warning("whatsapp.interactive_refused to=%s code=%s: sending the menu as "
+                               "text", recipient_id, code)
+                await self.send_menu_as_text(recipient_id, text, buttons)
+                return
+
+    async def send_menu_as_text(self, recipient_id: str, text: str,
+                                buttons: list[dict[str, Any]]) -> None:
+        if self.options is not None:
+            await self.options.remember("whatsapp", recipient_id, payloads(buttons))
+        await self.send_text_message(recipient_id, numbered_text(to_whatsapp(text or ""),
+                                                                 buttons))
+
+    async def send_rating_template(self, recipient_id: str,
+                                   buttons: list[dict[str, Any]]) -> str | None:
+        """The rating request outside the window: the approved ``csat`` utility template."""
+        from contracts import whatsapp_templates as wt
+
+        language = self.language
+        if self.language_of is not None:
+            language = await self.language_of(recipient_id) or language
+        template = wt.pick(wt.registry(os.environ.get("ATIENDE_DATA_DIR", "var")), "csat",
+                           language)
+        if template is None:
+            logger.warning("whatsapp.send_refused to=%s reason=whatsapp_window_closed: no "
+                           "approved csat template in the registry", recipient_id)
+            return None
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": recipient_id, "type": "template",
+                "template": {"name": template.name, "language": {"code": template.language},
+                             "components": wt.components(template, {}, payloads(buttons))}}
+        answer = await graph_post(self.url, self.access_token, body, channel="whatsapp")
+        if answer is None:
+            return None
+        logger.info("whatsapp.template_sent to=%s template=%s use=csat", recipient_id,
+                    template.name)
+        return self._sent(recipient_id, body, answer)
+
+    def _sent(self, recipient_id: str, body: dict[str, Any], answer: dict[str, Any]) -> str | None:
+        message_id = ((answer.get("messages") or [{}])[0]).get("id")
+        if message_id:
+            self.sent_ids.append(message_id)
+        logger.info("whatsapp.sent to=%s type=%s id=%s", recipient_id, body.get("type"),
+                    message_id)
+        return message_id
 
     async def send_quick_replies(self, recipient_id: str, text: str,
                                  quick_replies: list[dict[str, Any]], **kwargs: Any) -> None:

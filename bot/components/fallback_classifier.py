@@ -13,6 +13,25 @@ unsure messages deserve better, and this drop-in replacement keeps them:
   it: the regex extractor already found the entity. Only applied to unsure predictions, so a
   confident "cancelar AT100234" stays ``cancel_order``.
 
+A third test can send a *confident* prediction to the fallback: with ``min_in_scope_similarity``
+set, a message whose nearest in-scope training example (``in_scope_similarity``, written by
+``InScopeSimilarity``) is less similar than that falls back, and an unsure ``faq`` is then not
+rescued either (an off-topic question must not become a store answer). Bare entity answers stay
+``inform``.
+
+Two refinements of the plain thresholds, both measured on out-of-fold cross-validation
+predictions and then on the external development set (reports/nlu/README.md):
+
+* ``min_in_scope_similarity`` may be a mapping per language (``{es: 0.5, en: 0.45}``, key
+  ``default`` for the rest): Spanish and English USE similarities are not on the same scale.
+* ``intent_thresholds`` overrides ``threshold`` for the predicted intent (``{complaint: 0.2}``):
+  some intents are right even when unsure (long angry messages), others are the ones an
+  off-topic question lands on when it has nowhere else to go.
+
+``fallback_decision`` is the whole rule as a pure function of the classifier's ranking, the
+similarity, the language, the text and the entities; the component and the offline re-scoring
+(``scripts/nlu_abstention.py``) both call it, so the figures are the rule that runs.
+
 Everything else falls back exactly as with Rasa's classifier.
 """
 
@@ -30,12 +49,16 @@ from rasa.shared.nlu.constants import (
     ENTITY_ATTRIBUTE_TYPE,
     INTENT,
     INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
     PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 
 LOW_CONFIDENCE_KEY = "faq_low_confidence"
+SIMILARITY_KEY = "in_scope_similarity"  # written by bot.components.in_scope_similarity
+LANGUAGE_KEY = "language"  # written by bot.components.language.LanguageDetector
+OUT_OF_SCOPE_INTENT = "nlu_fallback"
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
@@ -44,6 +67,55 @@ def keeps_faq(intent: Optional[Dict[str, Any]], faq_intent: str, min_confidence:
     if not intent or intent.get(INTENT_NAME_KEY) != faq_intent:
         return False
     return float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= min_confidence
+
+
+def is_far_from_scope(similarity: Optional[float], minimum: float) -> bool:
+    """True when the nearest in-scope example is less similar than ``minimum`` (0 = rule off)."""
+    return minimum > 0 and similarity is not None and float(similarity) < minimum
+
+
+def similarity_minimum(setting: Any, language: Optional[str]) -> float:
+    """``min_in_scope_similarity`` for ``language``: one number, or a mapping per language."""
+    if isinstance(setting, dict):
+        value = setting.get(language or "", setting.get("default", 0.0))
+        return float(value or 0.0)
+    return float(setting or 0.0)
+
+
+def intent_threshold(config: Dict[str, Any], intent_name: Optional[str]) -> float:
+    """The confidence ``intent_name`` needs: ``intent_thresholds`` or the global threshold."""
+    per_intent = config.get("intent_thresholds") or {}
+    return float(per_intent.get(intent_name, config["threshold"]))
+
+
+def fallback_decision(config: Dict[str, Any], ranking: List[Dict[str, Any]],
+                      similarity: Optional[float], language: Optional[str],
+                      text: Optional[str], entities: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """What the fallback classifier does with one classified message.
+
+    Returns ``{"intent": name, "low_confidence_faq": bool}`` where name is the classifier's
+    best intent, ``nlu_fallback``, or the inform intent for a bare entity answer.
+    """
+    intent = ranking[0] if ranking else None
+    name = (intent or {}).get(INTENT_NAME_KEY)
+    confidence = float((intent or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+    far = is_far_from_scope(
+        similarity, similarity_minimum(config.get("min_in_scope_similarity"), language)
+    ) and name not in config.get("similarity_exempt_intents", [])
+    unsure = intent is None or confidence < intent_threshold(config, name)
+    ambiguity = float(config.get("ambiguity_threshold") or 0.0)
+    if not unsure and ambiguity > 0 and len(ranking) > 1:
+        second = float(ranking[1].get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        unsure = confidence - second < ambiguity
+    if not far and not unsure:
+        return {"intent": name, "low_confidence_faq": False}
+    if not far and keeps_faq(intent, str(config["faq_intent"]),
+                             float(config["faq_min_confidence"])):
+        return {"intent": name, "low_confidence_faq": True}
+    if is_entity_answer(text, entities, list(config["inform_entities"]),
+                        int(config["inform_max_other_words"])):
+        return {"intent": config["inform_intent"], "low_confidence_faq": False}
+    return {"intent": OUT_OF_SCOPE_INTENT, "low_confidence_faq": False}
 
 
 def is_entity_answer(
@@ -82,27 +154,43 @@ class AtiendeFallbackClassifier(FallbackClassifier):
             "inform_intent": "inform",
             "inform_entities": ["order_id", "email", "phone"],
             "inform_max_other_words": 3,
+            "min_in_scope_similarity": 0.0,
+            # form answers (an item, an address) are often unlike any training example
+            "similarity_exempt_intents": ["inform"],
+            "intent_thresholds": {},
         }
 
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        for key in ("min_in_scope_similarity", "intent_thresholds"):
+            value = config.get(key)
+            values = value.values() if isinstance(value, dict) else [value or 0.0]
+            if any(not 0.0 <= float(v) <= 1.0 for v in values):
+                raise ValueError(f"AtiendeFallbackClassifier {key} must be within 0..1")
+
     def _should_fallback(self, message: Message) -> bool:
-        if not super()._should_fallback(message):
-            return False
-        config = self.component_config
-        intent = message.get(INTENT)
-        if keeps_faq(intent, str(config["faq_intent"]), float(config["faq_min_confidence"])):
-            message.set(LOW_CONFIDENCE_KEY, True, add_to_output=True)
-            return False
-        if is_entity_answer(
+        intent = message.get(INTENT) or {}
+        ranking = list(message.get(INTENT_RANKING_KEY) or [])
+        if intent and (not ranking or ranking[0].get(INTENT_NAME_KEY) != intent.get(
+                INTENT_NAME_KEY)):
+            ranking = [intent]
+        decision = fallback_decision(
+            self.component_config,
+            ranking,
+            message.get(SIMILARITY_KEY),
+            message.get(LANGUAGE_KEY),
             message.get(TEXT),
             message.get(ENTITIES) or [],
-            list(config["inform_entities"]),
-            int(config["inform_max_other_words"]),
-        ):
-            confidence = (intent or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0
+        )
+        if decision["intent"] == OUT_OF_SCOPE_INTENT:
+            return True
+        if decision["low_confidence_faq"]:
+            message.set(LOW_CONFIDENCE_KEY, True, add_to_output=True)
+        if decision["intent"] != intent.get(INTENT_NAME_KEY):
             message.set(
                 INTENT,
-                {INTENT_NAME_KEY: config["inform_intent"], PREDICTED_CONFIDENCE_KEY: confidence},
+                {INTENT_NAME_KEY: decision["intent"],
+                 PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0},
                 add_to_output=True,
             )
-            return False
-        return True
+        return False

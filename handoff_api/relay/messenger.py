@@ -31,6 +31,9 @@ HUMAN_AGENT_WINDOW = timedelta(days=7)
 TEXT_LIMIT = 2000
 WINDOW_CLOSED = "messenger_window_closed"
 WINDOW_ERROR_CODES = {10, 551}  # "outside of allowed window" / "person isn't available"
+#: our sends carry it; Messenger echoes it back, so the bot tells them from a person's replies
+#: on the page inbox (bot.channels.coexistence.OUR_METADATA)
+ECHO_METADATA = "atiende"
 
 
 def _now() -> datetime:
@@ -67,15 +70,23 @@ class MessengerRelay(GraphClient):
                 "messenger_not_configured: set MESSENGER_PAGE_ACCESS_TOKEN")
         messaging = self._messaging(conversation.last_shopper_message_at)
         if messaging is None:
-            limit = "7 days" if self.human_agent_tag else "24 hours"
+            if self.human_agent_tag:
+                return DeliveryResult.refused(
+                    f"{WINDOW_CLOSED}: the shopper's last message was more than 7 days ago; "
+                    "Messenger allows no message (not even with the HUMAN_AGENT tag) until the "
+                    "shopper writes again")
             return DeliveryResult.refused(
-                f"{WINDOW_CLOSED}: the shopper's last message was more than {limit} ago")
+                f"{WINDOW_CLOSED}: the shopper's last message was more than 24 hours ago; "
+                "Messenger only allows HUMAN_AGENT-tagged replies now, and this page does not "
+                "use the tag (MESSENGER_HUMAN_AGENT_TAG)")
         url = f"{self.graph_url}/me/messages"
         headers = {"Authorization": f"Bearer {self.token}"}
         ids: list[str] = []
         for chunk in split_text(text, TEXT_LIMIT):
             body: dict[str, Any] = {"recipient": {"id": conversation.conversation_id},
-                                    **messaging, "message": {"text": chunk}}
+                                    **messaging,
+                                    # echoed back with this metadata: not a person on the inbox
+                                    "message": {"text": chunk, "metadata": ECHO_METADATA}}
             try:
                 response = await self._http().post(url, json=body, headers=headers)
             except httpx.HTTPError as exc:

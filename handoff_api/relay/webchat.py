@@ -1,9 +1,9 @@
 """Relay for the web widget (channels ``socketio`` and ``rest``).
 
 The reply is already stored by the messages route before the relay runs (so
-``GET /api/widget/{cid}/messages?after=`` can replay it after a reconnect); this relay pushes it to
-the widget's live SSE stream. Delivery succeeds even with no widget connected: the widget replays
-missed messages when it reconnects.
+``GET /api/widget/messages?after=``, with the conversation token, can replay it after a
+reconnect); this relay pushes it to the widget's live SSE stream. Delivery succeeds even with
+no widget connected: the widget replays missed messages when it reconnects.
 """
 
 from __future__ import annotations

@@ -149,6 +149,54 @@ class WhatsAppRelay(GraphClient):
             return self.refusal(response, "WhatsApp", WINDOW_ERROR_CODES, WINDOW_CLOSED)
         return DeliveryResult.delivered(",".join(i for i in ids if i) or None)
 
+    @property
+    def configured(self) -> bool:
+        return bool(self.access_token and self.phone_number_id)
+
+    async def send_template(self, to: str, name: str, language: str,
+                            components: list[dict[str, Any]] | None = None) -> DeliveryResult:
+        """An approved template message (allowed at any time, also outside the 24 h window):
+        used for order notices. ``to`` is the shopper's WhatsApp id (digits)."""
+        if not self.configured:
+            return DeliveryResult.refused(
+                "whatsapp_not_configured: set WHATSAPP_ACCESS_TOKEN and WHATSAPP_PHONE_NUMBER_ID")
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+            "type": "template",
+            "template": {"name": name, "language": {"code": language},
+                         **({"components": components} if components else {})}}
+        try:
+            response = await self._http().post(
+                f"{self.graph_url}/{self.phone_number_id}/messages", json=body,
+                headers={"Authorization": f"Bearer {self.access_token}"})
+        except httpx.HTTPError as exc:
+            logger.warning("whatsapp template network error: %s", type(exc).__name__)
+            return DeliveryResult.refused(f"whatsapp_unreachable: {type(exc).__name__}",
+                                          retryable=True)
+        if not response.is_success:
+            return self.template_refusal(response, name, language)
+        data = response.json() if response.content else {}
+        ids = [m.get("id", "") for m in data.get("messages") or []]
+        return DeliveryResult.delivered(",".join(i for i in ids if i) or None)
+
+    @staticmethod
+    def template_refusal(response: httpx.Response, name: str, language: str) -> DeliveryResult:
+        """A refused template in words the agent understands: Meta's code, what it means
+        (:data:`contracts.whatsapp_templates.TEMPLATE_ERRORS`: 132001 the template does not
+        exist in that language, 132000 wrong parameter count, 131047…) and Meta's own message.
+        5xx and rate limits are retryable; the rest will not change by retrying."""
+        from contracts.whatsapp_templates import error_text
+
+        code, message = graph_error(response)
+        logger.warning("whatsapp template %s (%s) refused: HTTP %s code=%s", name, language,
+                       response.status_code, code)
+        meaning = error_text(code if isinstance(code, int) else None, "en")
+        prefix = WINDOW_CLOSED if code in WINDOW_ERROR_CODES else "whatsapp_template_error"
+        return DeliveryResult.refused(
+            f"{prefix}: template {name} ({language}) refused by WhatsApp ({code}: "
+            f"{meaning + '; ' if meaning else ''}{message})",
+            retryable=response.status_code >= 500 or response.status_code == 429)
+
 
 def _setting(context: RelayContext, key: str, env: str, default: str = "") -> str:
     extra = (context.extra.get("whatsapp") or {}) if context.extra else {}

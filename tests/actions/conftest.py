@@ -8,11 +8,14 @@ Generic on purpose so every action module's tests can use them:
   points at it and ``actions.store.get_store`` is reset, so actions read this file.
 - ``store``: an :class:`actions.store.sqlite.SQLiteStore` on that file.
 - ``demo_orders``: the seeded orders (``actions.store.seed.DemoOrder``), e.g. to pick a scenario.
-- ``make_tracker(slots=..., text=..., intent=..., entities=..., validate=..., active_loop=...)``:
+- ``attempts_ledger`` (autouse): failed identity checks go to a ledger file of the test's own;
+- ``make_tracker(slots=..., text=..., intent=..., entities=..., validate=..., active_loop=...,
+  sender_id=..., input_channel=..., metadata=...)``:
   a ``rasa_sdk.Tracker``; ``validate`` lists slot names set in the current turn, the way Rasa's
   FormAction hands them to a ``validate_<form>`` action (``tracker.slots_to_validate()``).
 - ``dispatcher``: a ``CollectingDispatcher``; ``texts(dispatcher)`` joins what it said.
 - ``domain``: a minimal domain dict with the contract's forms and slots.
+- ``woo`` / ``tn`` / ``shop``: the WooCommerce, Tiendanube and Shopify stand-ins, reseeded per test.
 """
 
 from __future__ import annotations
@@ -26,20 +29,48 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+# the platform stand-ins (tests/actions/store/standins), for action tests on real adapters
+from tests.actions.store.conftest import (  # noqa: F401 - fixtures used by name
+    shop,
+    shop_server,
+    tn,
+    tn_server,
+    woo,
+    woo_server,
+)
+
 FORMS = {
     "order_status_form": ["order_id", "customer_contact"],
     "cancel_order_form": ["order_id", "customer_contact", "cancel_confirm"],
-    "return_form": ["order_id", "customer_contact", "return_item", "return_reason"],
+    "return_form": ["order_id", "customer_contact", "return_item", "return_seal", "return_reason",
+                    "return_exchange", "return_confirm"],
     "refund_status_form": ["order_id", "customer_contact"],
     "change_address_form": ["order_id", "customer_contact", "new_address"],
     "csat_form": ["csat_comment"],
+    "claim_form": ["order_id", "customer_contact", "claim_item", "claim_photo", "claim_remedy",
+                   "claim_confirm"],
 }
 SLOTS = [
     "language", "order_id", "customer_contact", "verified_order_id", "verification_attempts",
-    "customer_vip", "cancel_confirm", "return_item", "return_reason", "new_address",
+    "customer_vip", "cancel_confirm", "return_item", "return_seal", "return_reason",
+    "return_exchange", "return_confirm", "new_address",
     "kb_last_article", "kb_articles_shown", "handoff_reason", "handoff_id", "handoff_active",
-    "rating", "csat_comment", "requested_slot",
+    "rating", "csat_comment", "requested_slot", "problem", "claim_item", "claim_photo",
+    "claim_remedy", "claim_confirm", "claim_photo_asks", "claim_description", "store_request",
 ]
+
+
+@pytest.fixture(autouse=True)
+def attempts_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Failed identity checks are counted in a ledger of this test's own (actions/attempts.py)."""
+    from actions.attempts import get_attempts
+
+    path = tmp_path / "ledger.db"
+    monkeypatch.setenv("ATIENDE_LEDGER_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("ATIENDE_PRIVACY_KEY", "test-privacy-key-0123456789")
+    get_attempts.cache_clear()
+    yield path
+    get_attempts.cache_clear()
 
 
 @pytest.fixture
@@ -92,6 +123,7 @@ def make_tracker() -> Callable[..., Tracker]:
         active_loop: str | None = None,
         sender_id: str = "test-user",
         input_channel: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Tracker:
         values = {name: None for name in SLOTS}
         values["language"] = "es"
@@ -101,8 +133,10 @@ def make_tracker() -> Callable[..., Tracker]:
             "intent": {"name": intent, "confidence": 1.0} if intent else {},
             "entities": entities or [],
         }
+        latest["metadata"] = metadata or {}
         events: list[dict[str, Any]] = [{"event": "user", "text": text, "parse_data": latest,
-                                         "input_channel": input_channel}]
+                                         "input_channel": input_channel,
+                                         "metadata": metadata or {}}]
         if active_loop:
             events.append({"event": "action", "name": active_loop})
         events += [{"event": "slot", "name": n, "value": values[n]} for n in validate]

@@ -34,6 +34,17 @@ def make_app(tmp_path, hours: str = "mon-sun 00:00-24:00") -> Any:
         business_tz="Europe/Madrid", run_outbox_worker=False))
 
 
+def present_agent(app: Any) -> None:
+    """An agent whose console is open right now (presence decides the queue message)."""
+    from handoff_api import auth
+    from handoff_api.queue import now_utc
+
+    with app.state.services.write_sessions()() as s:
+        agent = auth.create_agent(s, username="leo", password="password-123")
+        agent.last_seen_at = now_utc()
+        s.commit()
+
+
 def client_for(app: Any) -> HandoffClient:
     return HandoffClient("http://handoff.test", BOT_TOKEN, transport=httpx.ASGITransport(app=app))
 
@@ -73,6 +84,7 @@ def slots_set(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def test_handoff_sends_everything_and_pauses(tmp_path):
     app = make_app(tmp_path)
+    present_agent(app)
     dispatcher = CollectingDispatcher()
     events = await ActionHandoff(client_for(app)).run(dispatcher, tracker({"customer_vip": True}),
                                                       {})
@@ -94,6 +106,7 @@ async def test_handoff_sends_everything_and_pauses(tmp_path):
 
 async def test_legal_threat_is_reason_and_english_text(tmp_path):
     app = make_app(tmp_path)
+    present_agent(app)
     dispatcher = CollectingDispatcher()
     t = tracker({"language": "en"}, intent="complaint", last_text="I'm calling my lawyer")
     await ActionHandoff(client_for(app)).run(dispatcher, t, {})
@@ -113,14 +126,77 @@ async def test_verified_order_snapshot_is_included(tmp_path, store_db, demo_orde
     assert handoff.reason == "verification_failed"
 
 
-async def test_out_of_hours_says_when(tmp_path):
-    tomorrow = (datetime.now(UTC) + timedelta(days=2)).strftime("%a").lower()
-    app = make_app(tmp_path, hours=f"{tomorrow} 09:00-10:00")
+async def test_out_of_hours_without_agents_opens_an_offline_case_and_keeps_the_bot(tmp_path):
+    """Issue #11: out of hours the shopper was queued (8.6 h "estimated wait", no timeout) and
+    every later message went to a queue nobody read. Now: an offline case with the promised
+    answer time, and the conversation is NOT paused."""
+    later = (datetime.now(UTC) + timedelta(days=2)).strftime("%a").lower()
+    app = make_app(tmp_path, hours=f"{later} 09:00-10:00")
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(client_for(app)).run(dispatcher, tracker(), {})
+    assert "pause" not in event_names(events)
+    assert slots_set(events)["handoff_active"] is False
+    handoff = stored(app)
+    assert handoff.status == "offline"
+    text = dispatcher.messages[0]["text"]
+    assert "no está disponible" in text and f"#{handoff.id}" in text
+    assert "por este mismo chat" in text
+
+
+async def test_nobody_connected_gives_no_made_up_wait(tmp_path):
+    app = make_app(tmp_path)
     dispatcher = CollectingDispatcher()
     events = await ActionHandoff(client_for(app)).run(dispatcher, tracker(), {})
     assert "pause" in event_names(events)
     text = dispatcher.messages[0]["text"]
-    assert "no está disponible" in text and "48 horas" in text and "09:00" in text
+    assert "no hay nadie conectado" in text and "cancelar" in text
+
+
+async def test_creation_answered_after_the_timeout_is_retried_with_the_same_key(tmp_path):
+    """Issue #11: the creation committed but answered after the client's timeout, so the shopper
+    heard "can't put you through" while an agent could claim it. The retry carries the same
+    Idempotency-Key and gets the same handoff: one handoff, and the shopper is told the truth."""
+    app = make_app(tmp_path)
+    present_agent(app)
+    inner = httpx.ASGITransport(app=app)
+    keys: list[str] = []
+
+    class SlowFirstAnswer(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await inner.handle_async_request(request)  # committed...
+            keys.append(request.headers.get("Idempotency-Key", ""))
+            if len(keys) == 1:  # ...but the answer never arrives in time
+                raise httpx.ReadTimeout("answer too late", request=request)
+            return response
+
+    client = HandoffClient("http://handoff.test", BOT_TOKEN, transport=SlowFirstAnswer())
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(client).run(dispatcher, tracker(), {})
+    assert "pause" in event_names(events)
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0].startswith("ho-")
+    with app.state.services.sessions() as s:
+        assert s.query(Handoff).count() == 1
+    assert "siguiente" in dispatcher.messages[0]["text"]
+
+
+async def test_no_answer_at_all_cancels_the_request_so_no_ghost_handoff_remains(tmp_path):
+    app = make_app(tmp_path)
+    inner = httpx.ASGITransport(app=app)
+
+    class NeverAnswersCreation(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await inner.handle_async_request(request)
+            if request.url.path == "/api/handoffs":
+                raise httpx.ReadTimeout("answer too late", request=request)
+            return response
+
+    client = HandoffClient("http://handoff.test", BOT_TOKEN, transport=NeverAnswersCreation())
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(client).run(dispatcher, tracker(), {})
+    assert "pause" not in event_names(events)
+    assert "problema técnico" in dispatcher.messages[0]["text"]
+    handoff = stored(app)
+    assert handoff.status == "abandoned"  # an agent cannot claim it
 
 
 async def test_api_down_keeps_the_bot_helping(caplog):
@@ -187,6 +263,28 @@ async def test_rating_and_comment_reach_the_api(tmp_path):
     assert slots_set(events)["handoff_id"] is None
 
 
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("4", "4"), ("5", "5"), ("muy fácil", "5"), ("Fácil", "4"), ("difícil!", "2"),
+    ("very easy", "5"), ("hard", "2"), ("3/5", "3"), ("un 2", "2"),
+    # anything else is a skip: the form goes on to the comment, never asks twice
+    ("-", "-"), ("9", "-"), ("no sé, ¿y mi pedido?", "-"), ("", "-"),
+])
+async def test_the_effort_question_reads_buttons_and_typed_answers(answer, expected):
+    validated = await ValidateCsatForm().validate_ces(answer, CollectingDispatcher(), tracker(),
+                                                      {})
+    assert validated == {"ces": expected}
+
+
+async def test_a_new_rating_asks_its_own_effort_question_and_comment():
+    events = await ActionStoreRating(HandoffClient("http://127.0.0.1:9", BOT_TOKEN)).run(
+        CollectingDispatcher(), tracker({"rating": "5", "ces": "4", "csat_comment": "-"},
+                                        intent="rate"), {})
+    assert slots_set(events) == {"rating": "5", "ces": None, "csat_comment": None}
+    thanks = await ActionCsatThanks(HandoffClient("http://127.0.0.1:9", BOT_TOKEN)).run(
+        CollectingDispatcher(), tracker({"rating": "5", "ces": "4"}), {})
+    assert slots_set(thanks)["ces"] is None
+
+
 async def test_invalid_rating_asks_again():
     dispatcher = CollectingDispatcher()
     events = await ActionStoreRating(HandoffClient("http://127.0.0.1:9", BOT_TOKEN)).run(
@@ -218,3 +316,26 @@ async def test_asking_again_while_an_agent_has_it(tmp_path):
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, tracker(), {})
     assert "Ya te está atendiendo" in dispatcher.messages[0]["text"]
+
+
+def test_transcript_keeps_the_buttons_a_tapped_payload_came_from():
+    """The console shows a tapped button's title, not its payload: the packet keeps the buttons
+    each bot message offered (title and payload only), and nothing for messages without any."""
+    from actions.handoff import transcript
+
+    events = [
+        {"event": "user", "text": "¿Eres un robot?", "timestamp": 1.0},
+        {"event": "bot", "text": "Soy un asistente virtual.", "timestamp": 2.0,
+         "data": {"buttons": [{"title": "Hablar con una persona", "payload": "/human_handoff",
+                               "type": "postback"}, {"title": "", "payload": "/broken"}],
+                  "quick_replies": None}},
+        {"event": "user", "text": "/human_handoff", "timestamp": 3.0},
+        {"event": "bot", "text": "Te paso con una persona.", "timestamp": 4.0, "data": {}},
+    ]
+    entries = transcript(Tracker(sender_id="s", slots={}, latest_message={}, events=events,
+                                 paused=False, followup_action=None, active_loop={},
+                                 latest_action_name="action_listen"))
+    assert entries[1]["buttons"] == [{"title": "Hablar con una persona",
+                                      "payload": "/human_handoff"}]
+    assert entries[2] == {"role": "user", "text": "/human_handoff", "ts": 3.0}
+    assert "buttons" not in entries[3]

@@ -120,10 +120,50 @@ def test_is_size_reason(text, expected):
     assert policy.is_size_reason(text) is expected
 
 
-def test_already_returned_items_cannot_be_returned_again():
-    order = replace(make_order(), returns=(ReturnRecord("RMA-1", "AT100001", (1,), "x", "refund",
-                                                        "label_sent", 0, datetime.now(UTC)),))
-    assert policy.check_return(order, [1], TODAY, ES).code == "already_returned"
+def _with_return(status: str, kind: str = "refund"):
+    return replace(make_order(), returns=(ReturnRecord("RMA-1", "AT100001", (1,), "x", kind,
+                                                       status, 0, datetime.now(UTC)),))
+
+
+@pytest.mark.parametrize("status", ["requested", "open", "label_sent"])
+def test_an_item_with_a_return_under_way_points_at_that_rma(status):
+    decision = policy.check_return(_with_return(status, "exchange"), [1], TODAY, ES)
+    assert (decision.allowed, decision.code, decision.rma, decision.kind) == \
+        (False, "open_rma", "RMA-1", "exchange")
+
+
+@pytest.mark.parametrize("status", ["received", "refunded", "closed"])
+def test_already_returned_items_cannot_be_returned_again(status):
+    assert policy.check_return(_with_return(status), [1], TODAY, ES).code == "already_returned"
+
+
+@pytest.mark.parametrize("status", ["cancelled", "declined"])
+def test_a_cancelled_or_declined_return_does_not_block_a_new_one(status):
+    assert policy.check_return(_with_return(status), [1], TODAY, ES).allowed
+
+
+def test_final_sale_items_are_refused_per_item():
+    order = make_order()
+    sale = replace(order.items[0], final_sale=True)
+    order = replace(order, items=(sale, *order.items[1:]))
+    decision = policy.check_return(order, [sale.id], TODAY, ES, reason="no me gusta")
+    assert (decision.allowed, decision.code, decision.item_id) == (False, "final_sale", sale.id)
+
+
+def test_a_broken_hygiene_seal_refuses_swimwear_only_once_the_shopper_says_so():
+    swim = OrderItem(7, "SW-1", "Bañador", "swimwear", "M", 1, 39_90)
+    order = make_order(items=(swim,))
+    asked = policy.check_return(order, [7], TODAY, ES, reason="no me gusta")
+    assert (asked.allowed, asked.seal_required) == (True, True)
+    assert policy.check_return(order, [7], TODAY, ES, seal_intact=True).allowed
+    broken = policy.check_return(order, [7], TODAY, ES, seal_intact=False)
+    assert (broken.allowed, broken.code) == (False, "seal_broken")
+
+
+def test_refund_chosen_instead_of_the_size_exchange():
+    decision = policy.check_return(make_order(), [1], TODAY, ES, reason="me queda pequeña",
+                                   remedy="refund")
+    assert (decision.allowed, decision.kind, decision.refund_cents) == (True, "refund", 89_90)
 
 
 @pytest.mark.parametrize("market, threshold", [("ES", 500_00), ("MX", 10_000_00),
@@ -258,3 +298,43 @@ def test_masking_hides_personal_data():
     assert "Atocha" not in masked and "27" not in masked and "28012" not in masked
     assert masked.endswith("280** Madrid")
     assert mask_address("1100 S Congress Ave, Austin, TX 78704") == "***, Austin, TX 787**"
+
+
+def test_the_actions_and_the_articles_read_the_same_policy_files():
+    """The return form's window and the refund times are the figures the articles state."""
+    from kb_index.documents import load_sources
+    from kb_index.settings import DEFAULT_POLICY_DIR
+
+    kb = DEFAULT_POLICY_DIR.parents[0] / "kb"
+    es = {a.id: a.body for a in load_sources([kb / "es"])}
+    en = {a.id: a.body for a in load_sources([kb / "en"])}
+    window = policy.market_policy("ES").return_window_days
+    assert f"Tienes {window} días desde la entrega" in es["return-policy"]
+    assert f"You have {window} days from delivery" in en["return-policy"]
+    low, high = policy.refund_timeline("paypal", policy.market_policy("ES"))
+    assert f"| PayPal | {low}–{high} días hábiles |" in es["refund-times"]
+    us = policy.market_policy("US")
+    assert f"USD {us.return_label_fee_cents / 100:.2f}" in en["how-to-return"]
+
+
+# -- damaged / wrong / missing items -----------------------------------------------------------
+def test_claim_photo_per_problem_follows_the_policy():
+    assert policy.claim_photo_needed("damaged", ES)
+    assert not policy.claim_photo_needed("wrong_item", ES)
+    assert not policy.claim_photo_needed("missing", ES)
+    assert ES.claim_report_days == 7 and ES.claim_photo_asks == 2
+
+
+def test_claim_decisions():
+    order = make_order(delivered_days_ago=3)
+    assert policy.check_claim(order, [1], TODAY, ES).allowed
+    late = policy.check_claim(make_order(delivered_days_ago=8), [1], TODAY, ES)
+    assert (late.code, late.needs_agent) == ("claim_late", True)
+    again = policy.check_claim(order, [1], TODAY, ES, earlier_claims=1)
+    assert (again.code, again.needs_agent) == ("repeated_claim", True)
+    watch = OrderItem(9, "AC-MER-15", "Reloj", "accessories", None, 1, 590_00)
+    dear = policy.check_claim(make_order(items=(watch,), delivered_days_ago=1), [9], TODAY, ES)
+    assert (dear.code, dear.needs_agent) == ("approval_required", True)
+    assert policy.check_claim(make_order(status="in_transit"), [1], TODAY, ES).code == \
+        "not_delivered_yet"
+    assert policy.check_claim(_with_return("label_sent"), [1], TODAY, ES).code == "open_rma"

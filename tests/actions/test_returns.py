@@ -12,8 +12,9 @@ from tests.actions.helpers import demo
 
 
 def verified(o, **extra):
+    """A verified order whose read-back the shopper confirmed (actions/return_form.py asks)."""
     return {"order_id": o.id, "verified_order_id": o.id, "language": o.customer["language"],
-            **extra}
+            "return_confirm": True, **extra}
 
 
 async def test_refund_return_gives_rma_label_and_next_steps(store_db, store, demo_orders,
@@ -38,7 +39,8 @@ async def test_refund_return_gives_rma_label_and_next_steps(store_db, store, dem
 async def test_size_problem_becomes_free_exchange(store_db, store, demo_orders, make_tracker,
                                                   dispatcher, domain, said):
     o = demo(demo_orders, "return_window", language="en")
-    tracker = make_tracker(verified(o, return_item="boots", return_reason="too small"))
+    tracker = make_tracker(verified(o, return_item="boots", return_reason="too small",
+                                    return_exchange="size=42"))  # in stock in the demo catalogue
     await ActionCreateReturn().run(dispatcher, tracker, domain)
     order = await store.get_order(o.id)
     assert order.returns[0].kind == "exchange" and order.returns[0].refund_cents == 0
@@ -51,7 +53,8 @@ async def test_sealed_swimwear_is_returned_with_the_seal_condition(store_db, sto
                                                                    make_tracker, dispatcher, domain,
                                                                    said):
     o = demo(demo_orders, "return_window", market="MX")
-    tracker = make_tracker(verified(o, return_item="Bañador Marea", return_reason="no me gusta"))
+    tracker = make_tracker(verified(o, return_item="Bañador Marea", return_reason="no me gusta",
+                                    return_seal=True))
     await ActionCreateReturn().run(dispatcher, tracker, domain)
     returns = (await store.get_order(o.id)).returns
     assert len(returns) == 1 and returns[0].refund_cents == 798_00

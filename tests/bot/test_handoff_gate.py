@@ -170,8 +170,13 @@ async def test_permanent_refusal_is_kept_as_dead_not_retried(tmp_path: Path) -> 
         assert await gate.route(agent, message("x" * 3000), rasa,
                                 message_id="big") is Route.QUEUED
         await asyncio.sleep(0.3)
-        assert len(api.requests) == 1 and rasa.messages == []
+        posts = [r for r in api.requests if r["path"].endswith("/messages")]
+        assert len(posts) == 1 and rasa.messages == []
         assert (await gate.outbox.counts()) == {"dead": 1}
+        # issue #11: nobody was told; now it is reported as a dead letter (retried until the
+        # API takes it: this stand-in refuses everything, so it is still unreported)
+        reports = [r["json"] for r in api.requests if r["path"] == "/api/dead-letters"]
+        assert reports and reports[0]["message_id"] == "big" and reports[0]["reason"]
     finally:
         await gate.close()
         await api.stop()
@@ -230,3 +235,60 @@ async def test_a_rasa_restart_mid_handoff_keeps_the_shopper_with_the_agent(tmp_p
     finally:
         await gate.close()
         await api.stop()
+
+
+async def test_widget_leave_button_payload_leaves_the_queue_without_nlu(tmp_path: Path) -> None:
+    """The widget's "back to the assistant" button sends ``/leave_queue``: the gate leaves the
+    queue on it without asking the NLU model (FakeAgent has none), resumes, and Rasa confirms."""
+    api = await Recorder(status=200, answer=lambda _r, _b: {
+        "left": True, "handoff_id": 42, "status": "abandoned"}).start()
+    gate, rasa, agent = make_gate(api.url, tmp_path / "o.db"), Collector(), FakeAgent()
+    await agent.pause(CID)
+    try:
+        route = await gate.route(agent, message("/leave_queue"), rasa, message_id="m-leave")
+        assert route is Route.RASA
+        [req] = api.requests
+        assert req["path"] == f"/api/conversations/{CID}/leave-queue"
+        assert not (await agent.tracker_store.retrieve(CID)).is_paused()
+        [confirm] = rasa.messages
+        assert confirm.text.startswith("/handoff_ended") and "abandoned" in confirm.text
+    finally:
+        await gate.close()
+        await api.stop()
+
+
+async def test_forwarded_messages_reuse_one_connection_until_the_gate_closes() -> None:
+    from aiohttp import web
+
+    from bot.handoff_gate import Delivery
+
+    peers: list[Any] = []
+
+    async def messages(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        assert request.headers["Authorization"] == "Bearer bot-token"
+        body = await request.json()
+        return web.json_response({"stored": body["message_id"]}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/conversations/{cid}/messages", messages)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    client = HandoffApiClient(f"http://127.0.0.1:{port}", "bot-token", timeout=2)
+    try:
+        for i in range(3):
+            outcome, _ = await client.post_message(conversation_id=CID, message_id=f"m{i}",
+                                                   text="hola", ts=time.time(),
+                                                   channel="socketio")
+            assert outcome is Delivery.STORED
+        assert len(peers) == 3 and len(set(peers)) == 1
+        await client.close()
+        outcome, _ = await client.post_message(conversation_id=CID, message_id="m3",
+                                               text="hola", ts=time.time(), channel="socketio")
+        assert outcome is Delivery.STORED and len(set(peers)) == 2  # a fresh session after close
+    finally:
+        await client.close()
+        await runner.cleanup()

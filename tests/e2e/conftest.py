@@ -129,7 +129,13 @@ class HandoffServer:
 
 @pytest.fixture(scope="module")
 def handoff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HandoffServer]:
-    data_dir = tmp_path_factory.mktemp("handoff-data")
+    with start_handoff_server(tmp_path_factory.mktemp("handoff-data")) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def start_handoff_server(data_dir: Path, **extra_env: str) -> Iterator[HandoffServer]:
+    """`python -m handoff_api serve` on a free port; ``extra_env`` overrides the defaults."""
     port = free_port()
     env = {
         **os.environ,
@@ -143,6 +149,9 @@ def handoff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Handoff
         # nobody listens there: hand-backs stay in the outbox
         "RASA_URL": f"http://127.0.0.1:{free_port()}",
         "RASA_TOKEN": "e2e-rasa-token",
+        # open whatever the time of the run: out of hours with nobody present a handoff becomes
+        # an offline case (issue #11), which an agent cannot claim
+        "BUSINESS_HOURS": "mon-sun 00:00-24:00",
         "ATIENDE_LOG_LEVEL": "WARNING",
         "HANDOFF_CORS_ORIGINS": SHOP_ORIGIN,  # a store on another domain embeds the widget
         # WhatsApp "configured" but unreachable: replies outside the 24 h window are refused
@@ -150,6 +159,7 @@ def handoff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Handoff
         "WHATSAPP_ACCESS_TOKEN": "e2e-fake-token",
         "WHATSAPP_PHONE_NUMBER_ID": "1234567890",
         "WHATSAPP_GRAPH_URL": f"http://127.0.0.1:{free_port()}",
+        **extra_env,
     }
     log = data_dir / "handoff.log"
     with open(log, "wb") as out:
@@ -180,9 +190,12 @@ def browser() -> Iterator[Any]:
             f"Chromium not found at {CHROMIUM}: "
             "apt-get install -y chromium, or set ATIENDE_CHROMIUM"
         )
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
+        # expect() waits 5 s by default, apart from the context's 15 s: on 2 shared cores at
+        # load 30 a live stream took longer than that to connect (a wait, not a time assertion)
+        expect.set_options(timeout=30_000)
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             yield chromium

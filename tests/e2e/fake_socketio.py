@@ -12,12 +12,17 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from contracts import web_conversation
+from tests.e2e.conftest import BOT_TOKEN
+
+KEY = web_conversation.signing_key(BOT_TOKEN)  # what Rasa's channel derives from the bot token
 SOCKET_URL = re.compile(r".*/socket\.io/.*transport=websocket.*")
 
 
 class FakeRasaSocket:
     def __init__(self, session_id: str | None = None) -> None:
-        self.session_id = session_id or f"fake-{uuid.uuid4().hex}"
+        # like the real channel: a server-issued id and its conversation token
+        self.session_id = session_id or web_conversation.new_conversation_id()
         self.session_requests: list[Any] = []
         self.utterances: list[dict[str, Any]] = []
         self.sockets: list[Any] = []
@@ -25,6 +30,10 @@ class FakeRasaSocket:
         self.on_utterance: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda _d: []
         self.ack = True  # emit user_message_ack for each utterance
         self.drop_first = False  # ignore the first copy of each message (to test resending)
+        # the ack's status, as Rasa's channel reports where the message went ("rasa",
+        # "forwarded" to a person, ...)
+        self.ack_status: Callable[[dict[str, Any]], str] = lambda _d: "received"
+        self.config: dict[str, Any] | None = None  # sent as atiende_config after the session
         self._dropped: set[str] = set()
 
     def install(self, page: Any) -> None:
@@ -61,10 +70,15 @@ class FakeRasaSocket:
         data = args[0] if args else None
         if event == "session_request":
             self.session_requests.append(data)
-            wanted = (data or {}).get("session_id")
-            if wanted:
-                self.session_id = wanted
+            # the real channel's rule: a stored session is taken up only with its token
+            proven = web_conversation.conversation_of(KEY, (data or {}).get("token"))
+            if proven is not None:
+                self.session_id = proven
+            self.emit(ws, "atiende_session", {"session_id": self.session_id,
+                                              "token": self.token})
             self.emit(ws, "session_confirm", self.session_id)
+            if self.config is not None:
+                self.emit(ws, "atiende_config", self.config)
         elif event == "user_uttered":
             mid = data.get("message_id")
             if self.drop_first and mid not in self._dropped:
@@ -73,9 +87,14 @@ class FakeRasaSocket:
                 return
             self.utterances.append(data)
             if self.ack:
-                self.emit(ws, "user_message_ack", {"message_id": mid, "status": "received"})
+                self.emit(ws, "user_message_ack", {"message_id": mid,
+                                                   "status": self.ack_status(data)})
             for reply in self.on_utterance(data):
                 self.emit(ws, "bot_uttered", reply)
+
+    @property
+    def token(self) -> str:
+        return web_conversation.token_for(KEY, self.session_id)
 
     @staticmethod
     def emit(ws: Any, event: str, data: Any) -> None:

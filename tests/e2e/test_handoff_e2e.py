@@ -98,20 +98,27 @@ def test_shopper_agent_handback_rating(system: Any, new_page) -> None:
         raise AssertionError(f"{exc}\n\n{log_tails(system)}") from exc
 
 
-def run_scenario(system: Any, new_page: Any) -> None:
+def ask_for_a_person(system: Any, new_page: Any) -> tuple[Any, Any, Any]:
+    """A Spanish shopper opens the demo store's widget and asks for a person."""
     s = system.settings
-    handoff_url, rasa_url = s.handoff_url, s.rasa_url
-    bot_headers = {"Authorization": f"Bearer {BOT_TOKEN}"}
-
-    # 1. The shopper asks for a person in Spanish.
     shopper = new_page(locale="es-ES")
-    shopper.goto(f"{handoff_url}/?rasa={rasa_url}")
+    shopper.goto(f"{s.handoff_url}/?rasa={s.rasa_url}")
     widget = shopper.locator("#atiende-widget")
     shopper.get_by_role("button", name="Abrir el chat de ayuda").click()
     expect(widget.locator(".status")).to_have_text("Conectado", timeout=30_000)
     box = widget.get_by_role("textbox", name="Escribe tu mensaje…")
     box.fill("Quiero hablar con una persona, por favor")
     box.press("Enter")
+    return shopper, widget, box
+
+
+def run_scenario(system: Any, new_page: Any) -> None:
+    s = system.settings
+    handoff_url = s.handoff_url
+    bot_headers = {"Authorization": f"Bearer {BOT_TOKEN}"}
+
+    # 1. The shopper asks for a person in Spanish.
+    shopper, widget, box = ask_for_a_person(system, new_page)
     # the widget's own greeting, then at least one answer from Rasa
     expect(widget.locator(".msg.bot").nth(1)).to_be_visible(timeout=BOT_REPLY_TIMEOUT)
     session_id = shopper.evaluate("window.AtiendeWidget.sessionId")
@@ -148,7 +155,7 @@ def run_scenario(system: Any, new_page: Any) -> None:
         "Quiero hablar con una persona"
     )
     agent.fill("#reply-text", "Hola, soy Leo. ¿En qué te puedo ayudar?")
-    agent.get_by_role("button", name="Enviar").click()
+    agent.get_by_role("button", name="Enviar", exact=True).click()
 
     # 3. The shopper sees the agent, answers; the answer reaches the console through Rasa's gate.
     expect(widget.locator(".notice").first).to_contain_text("Leo se ha unido")
@@ -162,6 +169,7 @@ def run_scenario(system: Any, new_page: Any) -> None:
 
     # 4. The agent hands back; the bot asks for a rating; the shopper gives 5.
     agent.get_by_role("button", name="Devolver al asistente").click()
+    agent.locator("#confirm-ok").click()  # the console asks first
     expect(widget.locator(".notice").last).to_contain_text("ha salido", timeout=30_000)
     rating_buttons = widget.locator('.buttons button[data-payload^="/rate"]:not([disabled])')
     expect(rating_buttons).to_have_count(5, timeout=BOT_REPLY_TIMEOUT)
@@ -182,3 +190,43 @@ def run_scenario(system: Any, new_page: Any) -> None:
     assert detail["rating"] == 5
     assert detail["status"] == "handed_back"
     assert shopper.errors == [] and agent.errors == []
+
+
+def test_shopper_leaves_the_queue_and_the_bot_resumes(system: Any, new_page) -> None:
+    try:
+        leave_queue_scenario(system, new_page)
+    except (AssertionError, pytest.fail.Exception) as exc:
+        raise AssertionError(f"{exc}\n\n{log_tails(system)}") from exc
+
+
+def leave_queue_scenario(system: Any, new_page: Any) -> None:
+    """Issue #11: a queued shopper could not get back to the bot. With the real Rasa gate: the
+    widget shows the real place in the queue, "Volver al asistente" leaves it, the bot confirms
+    and answers the next message itself."""
+    s = system.settings
+    bot_headers = {"Authorization": f"Bearer {BOT_TOKEN}"}
+    shopper, widget, box = ask_for_a_person(system, new_page)
+    banner = widget.locator(".queue")
+    expect(banner).to_be_visible(timeout=BOT_REPLY_TIMEOUT)
+    expect(banner.locator(".queue-place")).to_contain_text("Estás en la cola")
+    session_id = shopper.evaluate("window.AtiendeWidget.sessionId")
+    handoff = httpx.get(f"{s.handoff_url}/api/conversations/{session_id}/handoff",
+                        headers=bot_headers, timeout=5).json()
+    assert handoff["status"] == "queued"
+    shopper.screenshot(path=str(SCREENSHOTS / "e2e_shopper_queued.png"))
+
+    bots_before = widget.locator(".msg.bot").count()
+    banner.get_by_role("button", name="Volver al asistente").click()
+    expect(banner).to_be_hidden(timeout=30_000)
+    expect(widget.locator(".msg.bot").nth(bots_before)).to_contain_text(
+        "he cancelado tu petición", timeout=BOT_REPLY_TIMEOUT)
+    gone = httpx.get(f"{s.handoff_url}/api/conversations/{session_id}/handoff",
+                     headers=bot_headers, timeout=5)
+    assert gone.status_code == 404  # no open handoff any more
+
+    # the bot has the conversation again: it answers, nothing is forwarded to a queue
+    bots_before = widget.locator(".msg.bot").count()
+    box.fill("¿Cuánto tarda el envío?")
+    box.press("Enter")
+    expect(widget.locator(".msg.bot").nth(bots_before)).to_be_visible(timeout=BOT_REPLY_TIMEOUT)
+    assert shopper.errors == []

@@ -94,7 +94,8 @@ def test_store_page_and_widget_handoff(handoff_server: HandoffServer, new_page) 
     page.goto(f"{handoff_server.url}/?rasa={DEAD_RASA}")
     expect(widget.get_by_role("log")).to_contain_text("Tu pedido sale mañana.")
     expect(widget.locator(".status")).to_have_text("Conectado")
-    assert fake.session_requests[-1] == {"session_id": fake.session_id}
+    # the same session id is asked for, proven by the conversation token the widget kept
+    assert fake.session_requests[-1] == {"session_id": fake.session_id, "token": fake.token}
     page.reload()
     expect(widget.locator(".msg.agent").last).to_contain_text("Tu pedido sale mañana.")
     time.sleep(0.5)  # let the agent-stream catch-up run; it must not duplicate anything

@@ -18,10 +18,19 @@ class FakeRasa:
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"null")
-                fake.calls.append({"path": self.path, "body": body})
+                fake.calls.append({"path": self.path, "body": body,
+                                   "headers": dict(self.headers)})
                 status = fake.fail_with or 200
                 payload = json.dumps({"ok": status == 200}).encode()
                 self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:  # noqa: N802 - the hand-back channel's health route
+                payload = b'{"status": "ok"}'
+                self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

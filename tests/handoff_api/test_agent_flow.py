@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handoff_api.relay import DeliveryResult, RelayTarget
-from tests.handoff_api.conftest import BOT, add_agent, login, packet
+from tests.handoff_api.conftest import BOT, add_agent, login, packet, widget_auth
 
 
 @pytest.fixture
@@ -53,9 +53,11 @@ def test_full_conversation_with_agent(client, team):
                         headers=leo)
     assert reply.status_code == 201, reply.text
     assert reply.json()["delivery"] == "sent"
-    replay = client.get("/api/widget/c-1/messages?after=0").json()["messages"]
+    replay = client.get("/api/widget/messages?after=0",
+                        headers=widget_auth("c-1")).json()["messages"]
     assert [m["text"] for m in replay] == ["Hola Lucía, soy Leo."]
-    assert client.get(f"/api/widget/c-1/messages?after={replay[0]['id']}").json()["messages"] == []
+    assert client.get(f"/api/widget/messages?after={replay[0]['id']}",
+                      headers=widget_auth("c-1")).json()["messages"] == []
 
     note = client.post(f"/api/handoffs/{hid}/notes", json={"text": "Cliente pide descuento"},
                        headers=leo)
@@ -184,8 +186,11 @@ def test_canned_replies_and_metrics(client, team):
     assert m["status_counts"]["resolved"] == 1 and m["status_counts"]["queued"] == 1
     assert m["first_response_seconds"]["count"] == 1
     assert m["handling_seconds"]["count"] == 1
-    assert m["fcr"] == {"resolved": 1, "reopened": 1, "rate": 0.0, "window_hours": 72}
-    assert m["csat"] == {"count": 1, "mean": 4}
+    # computed from the event log (definitions in docs/metrics.md)
+    assert m["fcr"] == {"resolved": 1, "returned": 1, "not_returned": 0, "undetermined": 0,
+                        "rate": 0.0, "return_hours": 24}
+    assert m["csat"]["human"] == {"count": 1, "mean": 4, "satisfied_rate": 1.0}
+    assert m["handoffs"] == 1 and m["handoff_rate_by_reason"]["asked"]["count"] == 1
 
 
 def test_widget_endpoints_never_expose_whatsapp_or_messenger_replies(database_url):
@@ -205,11 +210,14 @@ def test_widget_endpoints_never_expose_whatsapp_or_messenger_replies(database_ur
         add_agent(app, "leo")
         leo = login(client, "leo")
         client.post("/api/handoffs", json=packet("34612345678", channel="whatsapp"), headers=BOT)
-        assert client.get("/api/widget/34612345678/messages").status_code == 404
-        assert client.get("/api/widget/+34612345678/stream").status_code == 404
+        assert client.get("/api/widget/messages",
+                          headers=widget_auth("34612345678")).status_code == 404
+        assert client.get("/api/widget/stream",
+                          headers=widget_auth("+34612345678")).status_code == 404
         hid = client.post("/api/handoffs", json=packet("psid-like-id", channel="messenger"),
                           headers=BOT).json()["id"]
         client.post(f"/api/handoffs/{hid}/claim", headers=leo)
         sent = client.post(f"/api/handoffs/{hid}/messages", json={"text": "Hola"}, headers=leo)
         assert sent.status_code == 201 and sent.json()["delivery"] == "sent"
-        assert client.get("/api/widget/psid-like-id/messages").json()["messages"] == []
+        assert client.get("/api/widget/messages",
+                          headers=widget_auth("psid-like-id")).json()["messages"] == []

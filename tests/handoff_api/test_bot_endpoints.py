@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from tests.handoff_api.conftest import BOT, packet
+from datetime import UTC, datetime, timedelta
+
+from tests.handoff_api.conftest import BOT, add_agent, login, packet
 
 
-def test_create_handoff_returns_position_and_is_idempotent(client):
+def test_create_handoff_returns_position_and_is_idempotent(client, app):
+    add_agent(app, "leo")
+    login(client, "leo")  # an agent present: the wait is estimated from them
     first = client.post("/api/handoffs", json=packet("c-1"), headers=BOT)
     assert first.status_code == 201, first.text
     body = first.json()
@@ -53,12 +57,37 @@ def test_bad_packets_are_rejected_with_4xx(client):
     assert r.status_code == 422
 
 
-def test_outside_business_hours_says_when_we_open(app_closed_client):
+def test_outside_business_hours_without_agents_opens_an_offline_case(app_closed_client):
+    """Issue #11: out of hours nobody will take the queue, so the request becomes an offline case
+    with the answer promised within 48 h (the bot keeps the conversation) instead of an 8.6 h
+    "estimated wait" in a queue with no timeout."""
     client = app_closed_client
-    body = client.post("/api/handoffs", json=packet("night"), headers=BOT).json()
-    assert body["within_business_hours"] is False
-    assert body["next_open_at"] is not None
-    assert body["estimated_wait_seconds"] > 0
+    r = client.post("/api/handoffs", json=packet("night"), headers=BOT)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "offline" and body["position"] == 0
+    assert body["within_business_hours"] is False and body["agents_present"] == 0
+    due = datetime.fromisoformat(body["answer_due_at"])
+    assert timedelta(hours=47) < due - datetime.now(UTC) <= timedelta(hours=48)
+    # not an open handoff: the gate does not route the shopper's messages to a queue
+    assert client.get("/api/conversations/night/handoff", headers=BOT).status_code == 404
+
+
+def test_outside_hours_with_an_agent_present_queues_normally(app_closed_client):
+    """Issue #11: "ahora mismo nuestro equipo no está disponible" was said while an agent was
+    logged in: availability now comes from agents actually present."""
+    client = app_closed_client
+    add_agent(client.app, "night-owl")
+    login(client, "night-owl")
+    body = client.post("/api/handoffs", json=packet("late"), headers=BOT).json()
+    assert body["status"] == "queued" and body["position"] == 1
+    assert body["agents_present"] == 1 and body["estimated_wait_seconds"] > 0
+
+
+def test_no_agent_present_gives_no_made_up_wait(client):
+    body = client.post("/api/handoffs", json=packet("alone"), headers=BOT).json()
+    assert body["status"] == "queued" and body["agents_present"] == 0
+    assert body["estimated_wait_seconds"] is None
 
 
 def test_shopper_messages_are_stored_idempotently(client):
@@ -106,6 +135,7 @@ def test_abandon_is_idempotent_and_closes(client):
 
 
 def test_health_and_docs(client):
-    assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+    assert client.get("/health").json() == {"status": "ok", "database": "ok", "dead_letters": 0,
+                                            "handbacks_pending": 0, "offline_cases_overdue": 0}
     assert client.get("/docs").status_code == 200
     assert "/api/handoffs/claim-next" in client.get("/openapi.json").json()["paths"]

@@ -20,7 +20,7 @@ def test_fifty_agents_claim_at_once_without_double_claims(app):
     services = app.state.services
     for i in range(AGENTS):
         add_agent(app, f"agent{i:02d}")
-    with services.sessions() as s:
+    with services.write_sessions()() as s:
         for i in range(HANDOFFS):
             create_handoff(s, packet(f"conv-{i}"))
         s.commit()
@@ -33,7 +33,7 @@ def test_fifty_agents_claim_at_once_without_double_claims(app):
     def work(agent: Agent) -> None:
         try:
             barrier.wait(timeout=30)
-            with services.sessions() as s:
+            with services.write_sessions()() as s:  # writers take the write lock up front
                 got = claim_next(s, agent, default_capacity=3)
                 s.commit()
                 results[agent.id] = got.id if got else None
@@ -62,7 +62,7 @@ def test_fifty_agents_claim_at_once_without_double_claims(app):
 def test_capacity_holds_when_one_agent_claims_concurrently(app):
     services = app.state.services
     add_agent(app, "busy", capacity=2)
-    with services.sessions() as s:
+    with services.write_sessions()() as s:
         for i in range(10):
             create_handoff(s, packet(f"conv-{i}"))
         s.commit()
@@ -72,7 +72,7 @@ def test_capacity_holds_when_one_agent_claims_concurrently(app):
 
     def work() -> None:
         barrier.wait(timeout=30)
-        with services.sessions() as s:
+        with services.write_sessions()() as s:
             h = claim_next(s, agent, default_capacity=3)
             s.commit()
             if h:
@@ -124,7 +124,7 @@ def test_concurrent_requests_for_one_conversation_open_one_handoff(app):
 
     def work() -> None:
         barrier.wait(timeout=30)
-        with services.sessions() as s:
+        with services.write_sessions()() as s:
             handoff, was_created = create_handoff(s, packet("same-conversation"))
             s.commit()
             ids.append(handoff.id)

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from handoff_api.__main__ import main
 from handoff_api.app import create_app
-from tests.handoff_api.conftest import make_settings
+from tests.handoff_api.conftest import make_settings, widget_auth
 
 
 @pytest.fixture
@@ -62,8 +62,10 @@ def test_pages_are_served(tmp_path):
 def test_widget_endpoints_allow_configured_origins(tmp_path):
     settings = make_settings(f"sqlite:///{tmp_path / 'c.db'}", cors_origins="https://tienda.example")
     with TestClient(create_app(settings)) as client:
-        r = client.get("/api/widget/c-1/messages", headers={"Origin": "https://tienda.example"})
+        r = client.get("/api/widget/messages",
+                       headers={"Origin": "https://tienda.example", **widget_auth("c-1")})
         assert r.status_code == 200 and r.json() == {"messages": []}
         assert r.headers["access-control-allow-origin"] == "https://tienda.example"
-        other = client.get("/api/widget/c-1/messages", headers={"Origin": "https://evil.example"})
+        other = client.get("/api/widget/messages",
+                           headers={"Origin": "https://evil.example", **widget_auth("c-1")})
         assert "access-control-allow-origin" not in other.headers

@@ -4,36 +4,20 @@ console sees new handoffs."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from handoff_api.app import create_app
-from tests.handoff_api.conftest import BOT, add_agent, make_settings, packet
-from tests.handoff_api.fake_rasa import free_port
+from tests.handoff_api.conftest import BOT, add_agent, packet, widget_auth
+from tests.handoff_api.live import live_server
 
 
 @pytest.fixture
 def live(tmp_path) -> Iterator[tuple[str, Any]]:
-    app = create_app(make_settings(f"sqlite:///{tmp_path / 'h.db'}"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with live_server(f"sqlite:///{tmp_path / 'h.db'}") as server:
+        yield server
 
 
 def _read_events(lines: Iterator[str], wanted: int) -> list[tuple[str, dict]]:
@@ -58,9 +42,11 @@ def test_widget_and_console_streams(live):
         leo = {"Authorization": f"Bearer {token}"}
         http.cookies.clear()  # the login cookie would authenticate the stream below
         assert http.get("/api/stream").status_code == 401
+        # never a token in a URL (it would land in access logs): ?token= opens nothing
+        assert http.get(f"/api/stream?token={token}").status_code == 401
 
         with httpx.Client(base_url=base, timeout=10) as sse, \
-                sse.stream("GET", f"/api/stream?token={token}") as console:
+                sse.stream("GET", "/api/stream", headers=leo) as console:
             assert console.status_code == 200
             console_lines = console.iter_lines()
             ready = _read_events(console_lines, 1)
@@ -70,7 +56,7 @@ def test_widget_and_console_streams(live):
             assert name == "handoff_created" and data["id"] == hid
 
         with httpx.Client(base_url=base, timeout=10) as sse, \
-                sse.stream("GET", "/api/widget/c-live/stream") as widget:
+                sse.stream("GET", "/api/widget/stream", headers=widget_auth("c-live")) as widget:
             widget_lines = widget.iter_lines()
             _read_events(widget_lines, 1)  # ready
             http.post(f"/api/handoffs/{hid}/claim", headers=leo)
@@ -78,7 +64,12 @@ def test_widget_and_console_streams(live):
                           headers=leo)
             assert r.status_code == 201
             http.post(f"/api/handoffs/{hid}/resolve", headers=leo)
-            events = _read_events(widget_lines, 3)
+            # the claim and the close also move the queue: every widget hears a contentless
+            # queue_changed (seam-ui), so a waiting shopper re-reads their place
+            everything = _read_events(widget_lines, 5)
+        moves = [e for e in everything if e[0] == "queue_changed"]
+        assert len(moves) == 2 and all(data == {} for _, data in moves)
+        events = [e for e in everything if e[0] != "queue_changed"]
         assert [e[0] for e in events] == ["agent_joined", "agent_message", "agent_left"]
         assert events[0][1]["agent_name"] == "Leo"
         assert events[1][1]["text"] == "Hola, soy Leo" and events[1][1]["id"] == r.json()["id"]

@@ -96,3 +96,19 @@ def test_errors_are_one_line(tmp_path: Path, kb_dir: Path,
     assert "built with encoder 'hash:64'" in capsys.readouterr().err
     assert main(["build", "--encoder", "bogus", "--input", str(kb_dir), "--out", out]) == 2
     assert "unknown encoder" in capsys.readouterr().err
+
+
+def test_eval_with_noise_asks_the_perturbed_questions(kb_dir: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "idx")
+    _build("--input", str(kb_dir), "--out", out)
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"query": "¿Cuáles son los plazos de envío?", "lang": "es",
+                                   "expected": "shipping-times"}, ensure_ascii=False) + "\n")
+    report = tmp_path / "eval.json"
+    assert main(["eval", "--index", out, "--queries", str(queries), "--noise", "typos",
+                 "--seed", "4", "--report", str(report)]) == 0
+    noise = json.loads(report.read_text())["noise"]
+    assert noise["kind"] == "typos" and noise["seed"] == 4
+    [asked] = noise["examples"]
+    assert asked != "¿Cuales son los plazos de envio?"  # one typo on top of the lost accents
+    assert "á" not in asked and "í" not in asked

@@ -30,6 +30,15 @@ def test_defaults_are_embedded_and_secrets_persist(data_dir: Path) -> None:
     assert again.env["RASA_TOKEN"] == first.env["RASA_TOKEN"] and len(first.env["RASA_TOKEN"]) > 30
 
 
+def test_store_platform_settings_reach_the_action_server(data_dir: Path) -> None:
+    loaded = settings.load({"ATIENDE_DATA_DIR": str(data_dir), "STORE_BACKEND": "shopify",
+                            "SHOPIFY_SHOP": "mitienda.myshopify.com", "WOOCOMMERCE_URL": "x",
+                            "TIENDANUBE_STORE_ID": "1"})
+    assert loaded.env["STORE_BACKEND"] == "shopify"
+    assert loaded.env["SHOPIFY_SHOP"] == "mitienda.myshopify.com"
+    assert loaded.env["WOOCOMMERCE_URL"] == "x" and loaded.env["TIENDANUBE_STORE_ID"] == "1"
+
+
 def test_bad_port_is_a_clear_error(data_dir: Path) -> None:
     with pytest.raises(SystemExit, match="RASA_PORT='fifty' is not a port number"):
         settings.load({"ATIENDE_DATA_DIR": str(data_dir), "RASA_PORT": "fifty"})

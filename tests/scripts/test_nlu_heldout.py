@@ -21,3 +21,12 @@ def test_markdown_has_the_overall_and_unseen_only_tables() -> None:
     assert "| es | 3 | 1.0 | 1.0 | 1.0 | **0.97** |" in text
     assert "| es | 2 | 1.0 | **0.95** |" in text
     assert "| greet | 1.0 | 1.0 | 1.0 | 3 |" in text
+
+
+def test_item_problem_refines_only_the_labels_it_replaced() -> None:
+    from scripts.nlu_heldout import refined
+
+    assert refined("inform", "item_problem") == "inform"
+    assert refined("return_request", "item_problem") == "return_request"
+    assert refined("complaint", "item_problem") == "item_problem"
+    assert refined("inform", "faq") == "faq"

@@ -1,14 +1,17 @@
 /**
  * Thin client of the handoff API. Every failure becomes an ApiError whose `message` is a
  * readable sentence in the console's language — the UI never shows raw JSON.
+ *
+ * The session lives in an HttpOnly cookie the page's script cannot read (so an injected script
+ * cannot steal it); state-changing calls carry the session's CSRF token in `X-CSRF-Token`, kept
+ * in memory only (from the login answer, or `GET /api/me` after a reload).
  */
 import { t } from "./i18n.js";
 
-const TOKEN_KEY = "atiende-console:token";
-
 export class ApiError extends Error {
-  constructor(status, detail) {
-    const known = t(`errors.${status}`, { detail });
+  constructor(status, detail, retryAfter = null) {
+    const seconds = retryAfter ?? (/(\d+)\s*s\b/.exec(detail || "") || [])[1] ?? "?";
+    const known = t(`errors.${status}`, { detail, seconds });
     super(status === 0 ? t("errors.network")
       : known !== `errors.${status}` ? known : t("errors.generic", { status, detail }));
     this.status = status;
@@ -26,15 +29,12 @@ function describe(body) {
   return "";
 }
 
-export const auth = {
-  get token() { return sessionStorage.getItem(TOKEN_KEY); },
-  set token(v) { v ? sessionStorage.setItem(TOKEN_KEY, v) : sessionStorage.removeItem(TOKEN_KEY); },
-};
+export const auth = { csrf: null };
 
 export async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
+  if (method !== "GET" && auth.csrf) headers["X-CSRF-Token"] = auth.csrf;
   let res;
   try {
     res = await fetch(path, {
@@ -47,7 +47,7 @@ export async function api(method, path, body) {
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (!res.ok) throw new ApiError(res.status, describe(data) || res.statusText);
+  if (!res.ok) throw new ApiError(res.status, describe(data) || res.statusText, res.headers.get("Retry-After"));
   return data;
 }
 

@@ -3,8 +3,15 @@
  * the bot collected (order, slots, KB articles, intent history), with the reply box, canned
  * replies, internal notes and the resolve / hand back / transfer actions.
  */
-import { el } from "./dom.js";
-import { t, clock, toDate, shopperName } from "./i18n.js";
+import { el, toast } from "./dom.js";
+import { t, clock, dateTime, toDate, shopperName, channelName } from "./i18n.js";
+import { followUpForm } from "./offline.js";
+import { contextPanel } from "./context.js";
+import { auth, ApiError, get } from "./api.js";
+import { channelTools, statusTicks } from "./channel-tools.js";
+import { supervisionLog } from "./supervision.js";
+
+const LEAVE_PAYLOAD = "/leave_queue"; // the widget's "back to the assistant" button
 
 export const WINDOW_HINTS = /24\s*h|24-hour|window|ventana|outside_window|re-?engage|131047/i;
 
@@ -23,7 +30,70 @@ export function transcriptOf(h) {
     .sort((a, b) => toDate(a.ts || 0) - toDate(b.ts || 0));
 }
 
+/** Files in a message: the channels write `[image] name · media:<key>` (bot/channels/media_in.py,
+ *  routes/media.py). The picture comes from the agents-only route `/api/media/<key>` (session
+ *  cookie; never a public URL): a thumbnail that opens full size; other kinds are links. */
+export const MEDIA_MARKER = /\[(image|document|audio|video)\]([^\n]*?) · media:([A-Za-z0-9_-]{32})/g;
+
+export function mediaThumb(kind, key, name) {
+  const href = `/api/media/${encodeURIComponent(key)}`;
+  if (kind === "image") {
+    return el("a", { class: "media-thumb", href, target: "_blank", rel: "noopener", title: t("mediaOpen"), "data-media-key": key },
+      el("img", { src: href, alt: name || t("mediaAlt"), loading: "lazy" }));
+  }
+  return el("a", { class: `media-file ${kind}`, href, target: "_blank", rel: "noopener", "data-media-key": key },
+    `${kind === "audio" ? "🎤" : kind === "video" ? "🎬" : "📄"} ${name || kind}`);
+}
+
+function bubbleContent(text) {
+  const parts = [];
+  let last = 0;
+  for (const m of text.matchAll(MEDIA_MARKER)) {
+    if (m.index > last) parts.push(text.slice(last, m.index));
+    parts.push(mediaThumb(m[1], m[3], m[2].trim()));
+    last = m.index + m[0].length;
+  }
+  if (!parts.length) return [text];
+  if (last < text.length) parts.push(text.slice(last));
+  return parts;
+}
+
+/** The conversation's photos and files (claim photos sent to the bot before the handoff too). */
+function mediaSection(h) {
+  const box = el("div", { class: "media-list" }, el("p", { class: "muted" }, "…"));
+  get(`/api/conversations/${encodeURIComponent(h.conversation_id)}/media`).then((body) => {
+    const items = body?.media || [];
+    box.replaceChildren(...(items.length
+      ? items.map((m) => mediaThumb(m.kind, m.key, m.filename))
+      : [el("p", { class: "muted" }, t("noMedia"))]));
+  }).catch(() => box.replaceChildren(el("p", { class: "muted" }, t("noMedia"))));
+  return box;
+}
+
+/** Send a file (raw body) or a canned reply's image: POST /api/handoffs/{id}/media. */
+export async function sendMedia(handoffId, { file = null, canned = null, caption = "" } = {}) {
+  const q = new URLSearchParams();
+  // one id per send: a double click or a retry after a timeout reaches the shopper once
+  q.set("client_id", `m-${crypto.randomUUID?.() ?? Date.now()}`);
+  if (canned) q.set("canned", canned);
+  if (caption) q.set("caption", caption);
+  const headers = { Accept: "application/json" };
+  if (auth.csrf) headers["X-CSRF-Token"] = auth.csrf;
+  if (file) {
+    headers["Content-Type"] = file.type || "application/octet-stream";
+    headers["X-Filename"] = encodeURIComponent(file.name || "");
+  }
+  let res;
+  try {
+    res = await fetch(`/api/handoffs/${handoffId}/media?${q}`, { method: "POST", headers, body: file || undefined, credentials: "same-origin" });
+  } catch { throw new ApiError(0, ""); }
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data?.detail || res.statusText);
+  return data;
+}
+
 function deliveryNote(m) {
+  if (m.delivery === "sending" && m.channel === "email") return el("p", { class: "delivery-pending", role: "note" }, t("emailSending"));
   if (m.delivery !== "failed" && !m.delivery_error) return null;
   const err = m.delivery_error || "";
   const text = WINDOW_HINTS.test(err) ? t("deliveryWindow") : t("deliveryFailed", { error: err || "?" });
@@ -32,60 +102,48 @@ function deliveryNote(m) {
 
 let agentName = () => null;
 
-function message(m, meId) {
+/**
+ * What the shopper sent, as they saw it: a tapped button arrives as its payload
+ * ("/human_handoff"); show the button's title (``titles``: payload → title, from the buttons the
+ * bot offered, ``button_titles`` of the API). {text, button}: button is true for a tap.
+ */
+export function shownText(text, titles = {}) {
+  const raw = String(text ?? "");
+  if (raw === LEAVE_PAYLOAD) return { text: t("leftQueuePressed"), button: false };
+  if (titles && Object.prototype.hasOwnProperty.call(titles, raw)) return { text: titles[raw], button: true };
+  const payload = /^\/([A-Za-z_][\w-]*)(\{.*\})?$/s.exec(raw);
+  // a payload whose button is not in the packet (an older handoff): its intent in words
+  if (payload) return { text: payload[1].replace(/_/g, " "), button: true };
+  return { text: raw, button: false };
+}
+
+function bubble(m, titles) {
+  const shown = m.role === "user" ? shownText(m.text, titles) : { text: m.text || "", button: false };
+  if (!shown.button) return el("span", { class: "bubble" }, ...(m.text === LEAVE_PAYLOAD ? [shown.text] : bubbleContent(shown.text)));
+  return el("span", { class: "bubble tapped" }, el("span", { class: "badge tap" }, t("button")), " ", shown.text);
+}
+
+function message(m, meId, titles) {
   const role = m.role === "user" ? "user" : m.role === "agent" ? "agent" : "bot";
   const who = role === "user" ? t("shopper")
     : role === "agent" ? (m.agent_id && m.agent_id === meId ? t("you") : (m.agent_name || agentName(m.agent_id) || t("agent")))
     : t("bot");
   return el("li", { class: `msg ${role}${m.delivery === "failed" ? " failed" : ""}` },
-    el("span", { class: "meta" }, el("strong", {}, who), " ", el("time", { datetime: String(m.ts ?? "") }, clock(m.ts))),
-    el("span", { class: "bubble" }, m.text || ""),
+    el("span", { class: "meta" }, el("strong", {}, who), " ", el("time", { datetime: String(m.ts ?? "") }, clock(m.ts)),
+      m.channel === "email" ? el("span", { class: "badge email" }, t("byEmail")) : null),
+    bubble(m, titles),
+    statusTicks(m),
     deliveryNote(m));
 }
 
-function kv(obj) {
-  const entries = Object.entries(obj || {}).filter(([, v]) => v !== null && v !== undefined && v !== "" &&
-    !(Array.isArray(v) && !v.length));
-  if (!entries.length) return el("p", { class: "muted" }, t("none"));
-  const label = (k) => { const l = t(`fields.${k}`); return l === `fields.${k}` ? k : l; };
-  const show = (v) => (typeof v === "boolean" ? t(v ? "yes" : "no")
-    : typeof v === "object" ? JSON.stringify(v) : String(v));
-  return el("dl", { class: "kv" }, entries.flatMap(([k, v]) => [el("dt", {}, label(k)), el("dd", {}, show(v))]));
-}
-
-function orderCard(order) {
-  if (!order) return el("p", { class: "muted" }, t("noOrder"));
-  const items = order.items || order.lines || [];
-  const rest = { ...order };
-  delete rest.items; delete rest.lines;
-  return el("div", {}, kv(rest),
-    items.length ? el("ul", { class: "order-items" }, items.map((it) =>
-      el("li", {}, typeof it === "string" ? it : `${it.quantity ?? it.qty ?? 1} × ${it.name ?? it.sku ?? ""}`))) : null);
-}
-
-function packetPanel(h) {
-  const p = h.packet || h;
-  const section = (title, body) => el("section", { class: "pk" }, el("h3", {}, title), body);
-  return el("aside", { class: "packet", "aria-label": t("packet") },
-    el("h2", {}, t("packet")),
-    section(t("customer"), kv(p.customer)),
-    section(t("order"), orderCard(p.order)),
-    section(t("slots"), kv(p.slots)),
-    section(t("kb"), (p.kb_articles || []).length
-      ? el("ul", { class: "chips" }, p.kb_articles.map((a) => el("li", {}, typeof a === "string" ? a : (a.title || a.id))))
-      : el("p", { class: "muted" }, t("none"))),
-    section(t("intents"), (p.intent_history || []).length
-      ? el("ol", { class: "intents" }, p.intent_history.map((i) => el("li", {}, typeof i === "string" ? i : `${i.name ?? i.intent} ${i.confidence != null ? `(${Number(i.confidence).toFixed(2)})` : ""}`)))
-      : el("p", { class: "muted" }, t("none"))));
-}
-
-function cannedSelect(canned, textarea) {
+function cannedSelect(canned, textarea, onMedia) {
   const select = el("select", { class: "canned", "aria-label": t("canned") },
     el("option", { value: "" }, t("cannedPick")),
     canned.map((c, i) => el("option", { value: String(i) }, c.title || c.key || c.text.slice(0, 40))));
   select.addEventListener("change", () => {
     const c = canned[Number(select.value)];
-    if (c) {
+    if (c?.media && onMedia) onMedia({ canned: c.id });  // e.g. the size chart: sent at once
+    else if (c) {
       textarea.value = textarea.value ? `${textarea.value} ${c.text}` : c.text;
       textarea.focus();
     }
@@ -96,7 +154,7 @@ function cannedSelect(canned, textarea) {
 
 /**
  * @param {object} h     the handoff (GET /api/handoffs/{id})
- * @param {object} ctx   {me, canned, onReply, onNote, onAction}
+ * @param {object} ctx   {me, canned, onReply, onNote, onAction, typing, history}
  */
 export function renderConversation(h, ctx) {
   agentName = (id) => (ctx.agents || []).find((a) => a.id === id)?.name;
@@ -107,8 +165,26 @@ export function renderConversation(h, ctx) {
   const holder = h.agent?.name || h.agent_name;
 
   const transcript = el("ol", { class: "transcript", "aria-label": t("transcript") },
-    transcriptOf(h).map((m) => message(m, ctx.me.id)));
+    transcriptOf(h).map((m) => message(m, ctx.me.id, h.button_titles || {})));
+  const typing = el("p", { id: "typing", class: "typing", role: "status", hidden: !ctx.typing }, t("typing"));
 
+  const sendFile = async (what) => {
+    try {
+      await sendMedia(h.id, what);
+      toast(t("mediaSent"));  // the message itself arrives on the console's live stream
+    } catch (err) {
+      toast(err.message, "error");
+    }
+  };
+  const fileInput = el("input", { type: "file", class: "file", hidden: true,
+    accept: "image/jpeg,image/png,image/webp,application/pdf,.docx,.xlsx,.pptx" });
+  fileInput.addEventListener("change", () => {
+    const [file] = fileInput.files || [];
+    fileInput.value = "";
+    if (file) sendFile({ file, caption: textarea.value.trim() });
+  });
+  const fileButton = el("span", {}, fileInput,
+    el("button", { type: "button", class: "ghost attach", onclick: () => fileInput.click() }, "📎 ", t("attachFile")));
   const textarea = el("textarea", { id: "reply-text", rows: "3", maxlength: "4000",
     placeholder: t("replyPlaceholder"), "aria-label": t("reply") });
   textarea.addEventListener("keydown", (e) => {
@@ -120,9 +196,12 @@ export function renderConversation(h, ctx) {
     if (!text) return;
     if (await ctx.onReply(h.id, text)) textarea.value = "";
   } },
-  el("div", { class: "reply-tools" }, cannedSelect(ctx.canned, textarea)),
+  el("div", { class: "reply-tools" }, cannedSelect(ctx.canned, textarea, sendFile), fileButton),
   textarea,
   el("button", { class: "primary", type: "submit" }, t("send")));
+  // WhatsApp after 24 h: the approved templates (free text is refused with the reason);
+  // Messenger's HUMAN_AGENT tag rules
+  const tools = mine ? channelTools(h, { canSync: ctx.me.role === "supervisor" }) : null;
 
   const noteText = el("textarea", { id: "note-text", rows: "2", placeholder: t("notePlaceholder"), "aria-label": t("notes") });
   const notes = el("section", { class: "notes" },
@@ -145,7 +224,8 @@ export function renderConversation(h, ctx) {
     mine ? el("button", { type: "button", class: "secondary", onclick: () => ctx.onAction("hand-back", h) }, t("handBack")) : null,
     mine ? el("button", { type: "button", class: "ghost", onclick: () => ctx.onAction("transfer", h) }, t("transfer")) : null);
 
-  const stateLine = !open ? t("closed", { status: t(`statuses.${h.status}`) })
+  const stateLine = h.status === "offline" ? t("offlineState", { time: dateTime(h.answer_due_at) })
+    : !open ? t("closed", { status: t(`statuses.${h.status}`) })
     : h.status === "assigned" ? (mine ? t("assignedToMe") : t("assignedTo", { name: holder || "?" }))
     : t(`statuses.${h.status}`);
 
@@ -155,12 +235,14 @@ export function renderConversation(h, ctx) {
         el("h2", {}, name, " ", (h.vip || h.customer?.vip) ? el("span", { class: "badge vip" }, t("vip")) : null),
         el("p", { class: "sub" },
           `${t("reason")}: ${t(`reasons.${h.reason}`)} · ${t("lang")}: ${(h.language || "").toUpperCase()} · `,
-          `${t("channel")}: ${h.channel} · `, el("span", { class: `state ${h.status}` }, stateLine)),
+          `${t("channel")}: ${channelName(h.channel)} · `, el("span", { class: `state ${h.status}` }, stateLine)),
         el("p", { class: "cid" }, h.conversation_id)),
       actions),
     el("div", { class: "conv-body" },
-      el("div", { class: "conv-main" }, transcript, mine ? form : null, notes),
-      packetPanel(h)));
+      el("div", { class: "conv-main" }, transcript, typing, mine ? form : null, tools,
+        h.status === "offline" && ctx.onFollowUp ? followUpForm(h, (text, via) => ctx.onFollowUp(h.id, text, via)) : null,
+        notes, supervisionLog(h, ctx.agents)),
+      contextPanel(h, ctx.history || null, h.conversation_id ? mediaSection(h) : null)));
   transcript.scrollTop = transcript.scrollHeight;
   if (mine && ctx.focusReply) textarea.focus();
 }

@@ -4,17 +4,52 @@
  */
 import { api, get, post, auth, ApiError } from "./api.js";
 import { el, toast, listOf } from "./dom.js";
-import { t, getLang, setLang, applyStatic } from "./i18n.js";
+import { t, getLang, setLang, applyStatic, shopperName } from "./i18n.js";
 import { renderQueue, tick } from "./queue.js";
-import { renderConversation, WINDOW_HINTS } from "./conversation.js";
+import { renderConversation, shownText, WINDOW_HINTS } from "./conversation.js";
+import { Cases, CASE_EVENTS } from "./cases.js";
+import { setupPrivacy } from "./privacy.js";
+import { alertAgent, askPermission, setupAlerts, updateTitle, watched } from "./alerts.js";
+import { confirmAction } from "./confirm.js";
+import { setupShortcuts } from "./shortcuts.js";
+import { History, Search } from "./search.js";
 
-const state = { me: null, queued: [], mine: [], selected: null, handoff: null, canned: {}, stream: null, agents: [] };
+const state = { me: null, queued: [], mine: [], selected: null, handoff: null, canned: {}, stream: null, agents: [],
+  seen: {}, typingUntil: 0 };
 const $ = (id) => document.getElementById(id);
+const cases = new Cases({ selected: () => state.selected, open: (id) => openHandoff(id), error: (e) => showError(e) });
+const customerHistory = new History({ open: (id) => openHandoff(id), current: () => state.selected, error: (e) => showError(e) });
+let search = null; // wired at boot (needs the DOM)
+const TYPING_SHOWN_MS = 6000; // the shopper stopped typing without saying so (tab closed…)
+
+/* ---------- unread messages (per agent, kept in localStorage across reloads) ---------- */
+
+const seenKey = () => `atiende-console:seen:${state.me?.id}`;
+function loadSeen() {
+  try { state.seen = JSON.parse(localStorage.getItem(seenKey()) || "{}"); } catch { state.seen = {}; }
+}
+/** Shopper messages of ``h`` the agent has not had on screen. */
+const unread = (h) => Math.max(0, (h.shopper_messages || 0) - (state.seen[h.id] || 0));
+function markSeen(id) {
+  const h = [...state.queued, ...state.mine].find((x) => x.id === id);
+  const count = h?.shopper_messages ?? (state.handoff?.id === id
+    ? (state.handoff.messages || []).filter((m) => m.role === "user").length : null);
+  if (count == null || state.seen[id] === count) return;
+  state.seen[id] = count;
+  const open = new Set([...state.queued, ...state.mine].map((x) => String(x.id)));
+  for (const k of Object.keys(state.seen)) if (!open.has(k) && String(k) !== String(id)) delete state.seen[k];
+  localStorage.setItem(seenKey(), JSON.stringify(state.seen));
+}
+/** The tab title's count: people waiting plus unread shopper messages in my conversations. */
+const titleCount = () => state.queued.length
+  + state.mine.filter((h) => (h.agent_id ?? h.agent?.id) === state.me?.id).reduce((n, h) => n + unread(h), 0);
 
 /* ---------- rendering ---------- */
 
 function drawQueue() {
-  renderQueue({ queued: state.queued, mine: state.mine, selectedId: state.selected, onOpen: openHandoff, onClaim: claim });
+  if (state.selected != null && watched()) markSeen(state.selected);
+  renderQueue({ queued: state.queued, mine: state.mine, selectedId: state.selected, onOpen: openHandoff, onClaim: claim, unread, me: state.me });
+  updateTitle(titleCount());
 }
 
 function drawConversation({ focusReply = false } = {}) {
@@ -25,6 +60,8 @@ function drawConversation({ focusReply = false } = {}) {
   renderConversation(state.handoff, {
     // Canned replies in the shopper's language (an agent may read Spanish and answer in English).
     me: state.me, canned: state.canned[state.handoff.language] || state.canned[getLang()] || [], agents: state.agents, focusReply, onReply: reply_, onNote: note_, onAction: action,
+    onFollowUp: (id, text, via) => cases.followUp(id, text, via),
+    typing: Date.now() < state.typingUntil, history: customerHistory.section(state.handoff),
   });
   if (reply && $("reply-text")) $("reply-text").value = reply;
   if (note && $("note-text")) $("note-text").value = note;
@@ -44,19 +81,23 @@ async function loadQueue() {
     const all = listOf(body, "queue", "queued");
     const assigned = listOf(body?.assigned ?? body?.mine ?? []);
     state.queued = all.filter((h) => !h.status || h.status === "queued");
-    // A supervisor sees every assigned conversation (with its holder); an agent only their own.
+    // Everyone's own only (supervisors see all of them on the dashboard's agents panel).
     state.mine = [...assigned, ...all.filter((h) => h.status === "assigned")]
       .filter((h, i, arr) => arr.findIndex((x) => x.id === h.id) === i)
-      .filter((h) => state.me.role === "supervisor" || (h.agent_id ?? h.agent?.id) === state.me.id);
+      .filter((h) => (h.agent_id ?? h.agent?.id) === state.me.id);
     drawQueue();
   } catch (err) { showError(err); }
 }
 
 async function openHandoff(id, opts = {}) {
+  const fresh = state.selected !== id; // opened by the agent, not re-read after a live event
+  if (fresh) state.typingUntil = 0;
   state.selected = id;
   try {
     state.handoff = await get(`/api/handoffs/${id}`);
+    if (fresh || opts.focusReply || watched()) markSeen(id); // on screen and looked at: read
     drawQueue();
+    cases.draw();
     drawConversation(opts);
   } catch (err) { showError(err); }
 }
@@ -118,15 +159,29 @@ async function note_(id, text) {
   } catch (err) { showError(err); return false; }
 }
 
+const CONFIRM = {
+  resolve: { title: "confirm.resolveTitle", text: "confirm.resolveText", ok: "resolve" },
+  "hand-back": { title: "confirm.handBackTitle", text: "confirm.handBackText", ok: "handBack" },
+};
+
 async function action(name, h) {
   if (name === "claim") return claim(h.id);
   if (name === "transfer") return openTransfer(h);
+  const ask = CONFIRM[name];
+  if (ask && !(await confirmAction({ title: t(ask.title), text: t(ask.text), ok: t(ask.ok) }))) return;
   try {
-    await post(`/api/handoffs/${h.id}/${name}`);
+    // shopper messages after the last one shown here go to the resumed bot, not to nobody
+    await post(`/api/handoffs/${h.id}/${name}`, { seen_message_id: lastSeenMessageId() });
     toast(name === "resolve" ? t("resolved") : t("handedBack"));
     await loadQueue();
     await openHandoff(h.id);
   } catch (err) { showError(err); }
+}
+
+/** The newest live message the agent has on screen for the open conversation. */
+function lastSeenMessageId() {
+  const ids = (state.handoff?.messages || []).map((m) => Number(m.id)).filter(Number.isInteger);
+  return ids.length ? Math.max(...ids) : 0;
 }
 
 async function openTransfer(h) {
@@ -156,14 +211,54 @@ async function openTransfer(h) {
 
 // Event names of GET /api/stream (handoff_api/routes/stream.py).
 const QUEUE_EVENTS = ["handoff_created", "handoff_assigned", "handoff_transferred", "handoff_closed"];
-const CONVERSATION_EVENTS = ["message", "note"];
+const CONVERSATION_EVENTS = ["message", "note", "typing"];
+
+/** A live message: the card's preview and unread count, and an alert for a shopper's message in
+ *  a conversation of mine (or one waiting) that the agent is not looking at. */
+function onMessage(data) {
+  const m = data.message;
+  if (!m) return;
+  const h = [...state.queued, ...state.mine].find((x) => x.id === data.handoff_id);
+  if (h) {
+    h.last_message = m;
+    if (m.role === "user") h.shopper_messages = (h.shopper_messages || 0) + 1;
+  }
+  if (m.role !== "user") { drawQueue(); return; }
+  if (String(data.handoff_id) === String(state.selected)) state.typingUntil = 0;
+  const looking = String(data.handoff_id) === String(state.selected) && watched();
+  const forMe = h && (h.status === "queued" || (h.agent_id ?? h.agent?.id) === state.me.id);
+  drawQueue();
+  if (forMe && !looking) {
+    alertAgent({ title: t("alerts.newMessage", { name: shopperName(h) }), body: shownText(m.text, h.button_titles).text,
+      tag: `handoff-${h.id}`, onClick: () => openHandoff(h.id) });
+  }
+}
+
+function onTyping(data) {
+  if (String(data.handoff_id) !== String(state.selected)) return;
+  state.typingUntil = data.typing ? Date.now() + TYPING_SHOWN_MS : 0;
+  showTyping();
+  if (data.typing) setTimeout(showTyping, TYPING_SHOWN_MS + 50);
+}
+
+function showTyping() {
+  const box = $("typing");
+  if (box) box.hidden = Date.now() >= state.typingUntil;
+}
 
 function onLiveEvent(type, raw) {
   let data = {};
   try { data = JSON.parse(raw || "{}"); } catch { /* keep {} */ }
   const hid = data.handoff_id ?? data.handoff?.id ?? data.id;
+  if (type === "typing") return onTyping(data);
+  if (type === "message") onMessage(data);
+  if (type === "handoff_created" && data.status === "queued") {
+    alertAgent({ title: t("alerts.newQueue"), body: `${shopperName(data)} — ${t(`reasons.${data.reason}`)}`,
+      tag: `handoff-${data.id}`, onClick: () => openHandoff(data.id) });
+  }
   if (QUEUE_EVENTS.includes(type) || data.queue_changed) loadQueue();
-  if (state.selected != null && String(hid) === String(state.selected)) openHandoff(state.selected);
+  if (CASE_EVENTS.includes(type)) cases.load();
+  if (state.selected != null && String(hid) === String(state.selected) && type !== "typing") openHandoff(state.selected);
 }
 
 function connectStream() {
@@ -171,7 +266,7 @@ function connectStream() {
   const live = $("live");
   live.hidden = false;
   const src = new EventSource("/api/stream"); // the session cookie authenticates it
-  src.onopen = () => { live.textContent = t("online"); live.className = "live on"; loadQueue(); };
+  src.onopen = () => { live.textContent = t("online"); live.className = "live on"; loadQueue(); cases.load(); };
   src.onerror = async () => {
     live.textContent = t("offline");
     live.className = "live off";
@@ -185,7 +280,13 @@ function connectStream() {
       else setTimeout(() => { if (state.me && state.stream === src) connectStream(); }, 3000);
     }
   };
-  for (const type of [...QUEUE_EVENTS, ...CONVERSATION_EVENTS]) src.addEventListener(type, (e) => onLiveEvent(type, e.data));
+  // "message" is the SSE default type: ``onmessage`` below already gets it (listening twice
+  // would count every shopper message twice)
+  const named = new Set([...QUEUE_EVENTS, ...CONVERSATION_EVENTS, ...CASE_EVENTS]);
+  named.delete("message");
+  for (const type of named) src.addEventListener(type, (e) => onLiveEvent(type, e.data));
+  // the session was logged out elsewhere, revoked by a supervisor or expired
+  src.addEventListener("session_ended", () => { src.close(); logout(false); });
   src.onmessage = (e) => onLiveEvent(e.type, e.data);
   state.stream = src;
 }
@@ -193,27 +294,39 @@ function connectStream() {
 /* ---------- session ---------- */
 
 async function enterApp(me) {
+  if (me?.csrf_token) auth.csrf = me.csrf_token;
   state.me = me?.agent || me;
   $("login-view").hidden = true;
   $("app-view").hidden = false;
   $("me").hidden = false;
   $("me").textContent = state.me.name || state.me.username;
   $("logout").hidden = false;
+  $("alerts-open").hidden = false;
+  $("help-open").hidden = false;
+  setupPrivacy(state.me, () => state.handoff?.conversation_id);
+  $("dashboard-link").hidden = state.me.role !== "supervisor"; // agents get 403 there anyway
+  loadSeen();
   await loadCanned();
   try { state.agents = listOf(await get("/api/agents"), "agents"); } catch { state.agents = []; }
   await loadQueue();
+  await cases.load();
   connectStream();
 }
 
 async function logout(callServer = true) {
   if (callServer) { try { await post("/api/auth/logout"); } catch { /* already gone */ } }
-  auth.token = null;
+  auth.csrf = null;
   state.stream?.close();
-  Object.assign(state, { me: null, selected: null, handoff: null });
+  Object.assign(state, { me: null, selected: null, handoff: null, seen: {}, typingUntil: 0 });
+  updateTitle(0);
   $("app-view").hidden = true;
   $("login-view").hidden = false;
   $("me").hidden = true;
   $("logout").hidden = true;
+  $("alerts-open").hidden = true;
+  $("help-open").hidden = true;
+  $("privacy-open").hidden = true;
+  $("dashboard-link").hidden = true;
   $("live").hidden = true;
   $("login-username").focus();
 }
@@ -229,7 +342,8 @@ async function login(e) {
     const res = await api("POST", "/api/auth/login", {
       username: $("login-username").value.trim(), password: $("login-password").value,
     });
-    auth.token = res?.token || res?.access_token || null;
+    auth.csrf = res?.csrf_token || null; // the session itself is the HttpOnly cookie
+    askPermission(); // a user gesture: the browser may ask for desktop notifications now
     $("login-password").value = "";
     await enterApp(res?.agent || (await get("/api/me")));
   } catch (err) {
@@ -251,6 +365,8 @@ function switchLanguage(lang) {
   if (state.me) {
     drawConversation();
     drawQueue();
+    cases.draw();
+    search?.draw();
   }
 }
 
@@ -263,9 +379,16 @@ async function boot() {
   $("logout").addEventListener("click", () => logout(true));
   $("claim-next").addEventListener("click", claimNext);
   $("transfer-cancel").addEventListener("click", () => $("transfer-dialog").close("cancel"));
+  setupAlerts();
+  setupShortcuts({ claimNext });
+  search = new Search({ open: (id) => openHandoff(id), error: (e) => showError(e) });
+  // back on the tab: what is on screen is read
+  const back = () => { if (state.me && state.selected != null && watched()) drawQueue(); };
+  document.addEventListener("visibilitychange", back);
+  window.addEventListener("focus", back);
   setInterval(tick, 1000);
   try {
-    await enterApp(await get("/api/me")); // a valid cookie or token skips the login form
+    await enterApp(await get("/api/me")); // a valid session cookie skips the login form
   } catch {
     $("login-view").hidden = false;
     $("login-username").focus();

@@ -74,9 +74,11 @@ function renderProducts() {
     const li = document.createElement("li");
     li.className = "card";
     li.innerHTML = `
-      <div class="thumb" style="--h:${p.hue}" aria-hidden="true"><div class="shoe"></div></div>
+      <div class="thumb" aria-hidden="true"><div class="shoe"></div></div>
       <h3></h3><p class="price"></p>
       <button type="button" class="add"></button>`;
+    // a CSSOM property, not a style="" attribute: the page's CSP allows no inline styles
+    li.querySelector(".thumb").style.setProperty("--h", String(p.hue));
     li.querySelector("h3").textContent = p[LANG];
     li.querySelector(".price").textContent = money.format(p.price);
     const btn = li.querySelector(".add");
@@ -99,6 +101,41 @@ function renderDemoOrders() {
   }));
 }
 
+/** The demo shop's market (?market=AR shows Argentina's button; remembered), Spain by default. */
+function market() {
+  const fromQuery = new URLSearchParams(location.search).get("market");
+  if (fromQuery && /^[A-Za-z]{2}$/.test(fromQuery)) localStorage.setItem("atiende-demo:market", fromQuery.toUpperCase());
+  return localStorage.getItem("atiende-demo:market") || "ES";
+}
+
+/**
+ * The market's legal withdrawal function ("Desistir del contrato aquí" in Spain, "Botón de
+ * arrepentimiento" in Argentina): labelled from the market's policy file through the handoff API
+ * (GET /api/withdrawal-function), shown only where the law asks for one. Pressing it opens the
+ * chat and sends the withdrawal request (the bot's withdrawal form: order number, name, e-mail,
+ * then a separate confirmation).
+ */
+async function renderWithdrawal() {
+  const query = new URLSearchParams({ market: market(), lang: LANG });
+  let fn = null;
+  try {
+    const res = await fetch(`/api/withdrawal-function?${query}`);
+    if (res.ok) fn = await res.json();
+  } catch { /* no API, no button: the chat still understands "desistir del contrato" */ }
+  if (!fn || !fn.available || !fn.label) return;
+  const button = document.getElementById("withdraw");
+  button.textContent = fn.label;
+  button.hidden = false;
+  button.addEventListener("click", () => startWithdrawal(fn, 0));
+}
+
+/** Hand the request to the widget (it may still be loading: wait for it, up to ~10 s). */
+function startWithdrawal(fn, tries) {
+  const widget = window.AtiendeWidget;
+  if (widget && widget.request) widget.request(fn.label, fn.payload);
+  else if (tries < 40) setTimeout(() => startWithdrawal(fn, tries + 1), 250);
+}
+
 /** Embed the widget with the same one-tag snippet a shop would use. */
 function embedWidget() {
   const params = new URLSearchParams(location.search);
@@ -110,6 +147,7 @@ function embedWidget() {
   tag.src = "/widget/atiende.js";
   tag.dataset.rasaUrl = rasaUrl;
   tag.dataset.handoffUrl = location.origin;
+  tag.dataset.market = market();
   if (params.get("chat") === "open") tag.dataset.open = "true";
   document.body.append(tag);
 }
@@ -118,3 +156,4 @@ applyTexts();
 renderProducts();
 renderDemoOrders();
 embedWidget();
+renderWithdrawal();

@@ -25,6 +25,7 @@
     staticUrl: staticUrl,
     socketPath: data.socketPath || "/socket.io/",
     language: data.language || null, // forced language; otherwise navigator.language
+    market: data.market || null, // the shop's market (policy file code): its withdrawal button
     title: data.title || null,
     open: data.open === "true",
     ackTimeoutMs: Number(data.ackTimeoutMs || 4000),

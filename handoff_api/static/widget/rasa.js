@@ -16,9 +16,13 @@ export class RasaConnection {
    * @param {string} opts.url        Rasa base URL
    * @param {string} opts.path       socket.io path (Rasa default "/socket.io/")
    * @param {() => string|null} opts.getSessionId
+   * @param {() => string|null} opts.getToken         the conversation token kept for it
+   * @param {(id: string, token: string) => void} opts.onToken  Rasa issued (or confirmed) the
+   *        conversation and its token (before session_confirm)
    * @param {(id: string) => void} opts.onSession      session confirmed by Rasa
    * @param {(msg: object) => void} opts.onBotMessage  one bot_uttered payload
-   * @param {(id: string) => void} opts.onAck          message stored server-side
+   * @param {(id: string, status?: string) => void} opts.onAck  message stored server-side
+   * @param {(config: object) => void} [opts.onConfig] the channel's settings (max_message_chars)
    * @param {(id: string) => void} opts.onFailed       gave up re-sending
    * @param {(online: boolean) => void} opts.onStatus
    * @param {number} opts.ackTimeoutMs
@@ -37,10 +41,14 @@ export class RasaConnection {
     this.socket = window.io(url, { path, transports: ["websocket", "polling"], reconnection: true });
     this.socket.on("connect", () => {
       this.opts.onStatus(true);
-      this.socket.emit("session_request", { session_id: this.opts.getSessionId() });
+      // the token proves the conversation is ours; without a valid one Rasa starts a new one
+      this.socket.emit("session_request", { session_id: this.opts.getSessionId(), token: this.opts.getToken() });
     });
     this.socket.on("disconnect", () => this.opts.onStatus(false));
     this.socket.on("connect_error", () => this.opts.onStatus(false));
+    this.socket.on("atiende_session", (data) => {
+      if (data?.session_id && data?.token) this.opts.onToken(data.session_id, data.token);
+    });
     this.socket.on("session_confirm", (data) => {
       // Rasa emits the bare id; accept {session_id} too for other servers.
       const id = typeof data === "string" ? data : data?.session_id;
@@ -52,19 +60,21 @@ export class RasaConnection {
     this.socket.on("bot_uttered", (msg) => this.opts.onBotMessage(msg || {}));
     this.socket.on("user_message_ack", (data) => {
       const id = typeof data === "string" ? data : data?.message_id;
-      if (id) this._acked(id);
+      if (id) this._acked(id, typeof data === "object" ? data?.status : undefined);
     });
+    // the channel's own settings (today: its message length cap)
+    this.socket.on("atiende_config", (data) => this.opts.onConfig?.(data || {}));
   }
 
   /** Queue a shopper message; returns immediately, delivery is tracked by message id. */
-  send(messageId, text) {
-    this.pending.set(messageId, { text, attempts: 0, timer: null });
+  send(messageId, text, extra = null) {
+    this.pending.set(messageId, { text, extra, attempts: 0, timer: null });
     this._emit(messageId);
   }
 
   /** Re-send a message the user asked to retry after it failed. */
-  retry(messageId, text) {
-    this.send(messageId, text);
+  retry(messageId, text, extra = null) {
+    this.send(messageId, text, extra);
   }
 
   /**
@@ -81,7 +91,7 @@ export class RasaConnection {
     clearTimeout(p.timer);
     if (this.socket?.connected && this.sessionId) {
       p.attempts += 1;
-      const metadata = { ...this.opts.metadata(), message_id: messageId };
+      const metadata = { ...this.opts.metadata(), ...(p.extra || {}), message_id: messageId };
       this.socket.emit("user_uttered", {
         message: p.text,
         session_id: this.sessionId,
@@ -102,11 +112,13 @@ export class RasaConnection {
     p.timer = setTimeout(() => this._emit(messageId), delay);
   }
 
-  _acked(messageId) {
+  /** `status` says where the message went: "rasa" (the bot answers), "forwarded" / "queued"
+   *  (for a person), "duplicate", or a refusal ("too_long", "slow_down", "invalid"). */
+  _acked(messageId, status) {
     const p = this.pending.get(messageId);
     if (!p) return;
     clearTimeout(p.timer);
     this.pending.delete(messageId);
-    this.opts.onAck(messageId);
+    this.opts.onAck(messageId, status);
   }
 }

@@ -1,5 +1,7 @@
 /**
- * localStorage persistence: the Rasa session id, the visible transcript and the messages not
+ * localStorage persistence: the Rasa session id and its conversation token (the secret that
+ * makes the conversation ours: sent to Rasa to take it up again after a reload, and in a header
+ * to the handoff API; never in a URL), the visible transcript and the messages not
  * yet acknowledged by the server. A page reload must show the same conversation and must not
  * lose a message typed just before the reload.
  */
@@ -32,6 +34,10 @@ export class WidgetStorage {
   get sessionId() { return safeGet(`${this.ns}:session`, null); }
   set sessionId(id) { safeSet(`${this.ns}:session`, id); }
 
+  /** The conversation token Rasa issued with the session id ("<id>.<signature>"). */
+  get token() { return safeGet(`${this.ns}:token`, null); }
+  set token(v) { safeSet(`${this.ns}:token`, v); }
+
   get isOpen() { return safeGet(`${this.ns}:open`, false); }
   set isOpen(v) { safeSet(`${this.ns}:open`, !!v); }
 
@@ -48,6 +54,7 @@ export class WidgetStorage {
       try { localStorage.removeItem(`${this.ns}:${k}:${sessionId}`); } catch { /* ignore */ }
     }
     try { localStorage.removeItem(`${this.ns}:session`); } catch { /* ignore */ }
+    try { localStorage.removeItem(`${this.ns}:token`); } catch { /* ignore */ }
   }
 }
 

@@ -2,17 +2,14 @@
  * The widget's DOM, inside a shadow root so the shop's CSS cannot break it (and ours cannot
  * break the shop). Only builds and updates elements; no network code here.
  */
+import { el } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
+import { QueueBanner } from "./queue-banner.js";
+import { WidgetMenu } from "./menu.js";
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v == null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children) if (c != null) node.append(c);
-  return node;
+/** Characters as the server counts them (code points, not UTF-16 units), after trimming. */
+export function charCount(text) {
+  return [...text.trim()].length;
 }
 
 function timeLabel(ts, lang) {
@@ -47,6 +44,7 @@ export class WidgetView {
    * @param {(title: string, payload: string) => void} o.onButton
    * @param {(id: string) => void} o.onRetry
    * @param {(open: boolean) => void} o.onToggle
+   * @param {() => void} o.onLeaveQueue  "back to the assistant" pressed while queued
    */
   constructor(o) {
     this.o = o;
@@ -68,16 +66,34 @@ export class WidgetView {
     this.typing = el("div", { class: "typing", hidden: true, "aria-hidden": "true" },
       el("span", { class: "dots" }, el("i"), el("i"), el("i")),
       el("span", { class: "sr-only" }, t("typing")));
+    this.maxChars = 2000; // until Rasa's socket.io channel says its own limit
+    this.counter = el("p", { class: "counter", id: "atiende-counter", "aria-live": "polite", hidden: true });
     this.input = el("textarea", {
-      class: "input", rows: "1", maxlength: "2000", placeholder: t("placeholder"),
-      "aria-label": t("placeholder"),
+      class: "input", rows: "1", placeholder: t("placeholder"),
+      "aria-label": t("placeholder"), "aria-describedby": "atiende-counter",
+      oninput: () => { this._count(); this.o.onInput?.(this.input.value); },
       onkeydown: (e) => {
         if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); this._submit(); }
       },
     });
+    this.sendButton = el("button", { class: "send", type: "submit", "aria-label": t("send") }, t("send"));
+    // the attachment button: images only (the server checks the content again), see app.js
+    this.file = el("input", {
+      type: "file", class: "file", accept: "image/jpeg,image/png,image/webp", hidden: true,
+      onchange: () => {
+        const [picked] = this.file.files || [];
+        this.file.value = "";
+        if (picked) o.onAttach?.(picked);
+      },
+    });
+    this.attachButton = el("button", {
+      class: "attach", type: "button", "aria-label": t("attach"), title: t("attach"),
+      onclick: () => this.file.click(),
+    }, "📎");
     const form = el("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); this._submit(); } },
-      this.input,
-      el("button", { class: "send", type: "submit", "aria-label": t("send") }, t("send")));
+      this.file, this.attachButton, this.input, this.sendButton);
+    this.queue = new QueueBanner(t, () => o.onLeaveQueue());
+    this.menu = new WidgetMenu(t);
 
     this.panel = el("section", {
       id: "atiende-panel", class: "panel", role: "dialog", "aria-modal": "false",
@@ -89,11 +105,12 @@ export class WidgetView {
       el("div", { class: "titles" },
         el("h2", { class: "title" }, o.title || t("title")),
         el("p", { class: "subtitle" }, t("subtitle"), " · ", this.status)),
+      this.menu.button,
       el("button", {
         class: "close", type: "button", "aria-label": t("close"),
         onclick: () => { this.setOpen(false); this.launcher.focus(); },
       }, "×")),
-    this.log, this.typing, form);
+    this.menu.list, this.queue.node, this.log, this.typing, this.counter, form);
 
     root.append(this.panel, this.launcher);
     document.body.append(this.host);
@@ -114,6 +131,28 @@ export class WidgetView {
     this.status.classList.toggle("offline", !online);
   }
 
+  /** The shopper's place in the queue (hidden unless queued). */
+  showQueue(state) { this.queue.update(state); }
+
+  /** The channel's message length cap (same number the server enforces). */
+  setMaxChars(max) {
+    if (Number.isInteger(max) && max > 0) { this.maxChars = max; this._count(); }
+  }
+
+  /** Counter near the cap (from 80 %), a warning and no sending over it. */
+  _count() {
+    const count = charCount(this.input.value);
+    const over = count > this.maxChars;
+    this.counter.hidden = count < this.maxChars * 0.8;
+    this.counter.classList.toggle("over", over);
+    this.counter.textContent = over
+      ? this.o.t("tooLong", { count, max: this.maxChars })
+      : this.o.t("charsLeft", { count, max: this.maxChars });
+    this.sendButton.disabled = over;
+    this.input.setAttribute("aria-invalid", String(over));
+    return !over;
+  }
+
   showTyping(on) {
     this.typing.hidden = !on;
     if (on) this.scrollToEnd();
@@ -132,17 +171,38 @@ export class WidgetView {
     }
     const who = item.kind === "user" ? t("you") : item.kind === "agent" ? (item.name || t("agent")) : t("assistant");
     const bubble = el("div", { class: "bubble" });
-    bubble.textContent = item.text || "";
+    if (item.kind === "bot") {  // bot answers are safe Markdown (markdown.js); the rest plain text
+      bubble.classList.add("md");
+      bubble.replaceChildren(renderMarkdown(item.text));
+    } else bubble.textContent = item.text || "";
     const meta = el("div", { class: "meta" },
       el("span", { class: "who" }, who), " ", el("time", { datetime: item.ts }, timeLabel(item.ts, this.o.lang)));
     const row = el("div", { class: `msg ${item.kind}`, "data-kind": item.kind, "data-id": item.id || "" }, meta, bubble);
     if (item.image) row.append(el("img", { class: "image", src: item.image, alt: "" }));
+    if (item.media?.key) row.append(this._media(item.media));
     if (item.buttons?.length) row.append(this._buttons(item));
     if (item.kind === "user") row.append(el("div", { class: "delivery", "aria-live": "off" }));
     this.log.append(row);
     if (item.kind === "user") this.setDelivery(item.id, item.status);
     this.scrollToEnd();
     return row;
+  }
+
+  /** A stored photo (the shopper's or an agent's), read with the conversation token: never a
+   *  public URL. Documents show as a download link. */
+  _media(media) {
+    const box = el("div", { class: "media", "data-media-key": media.key });
+    const load = this.o.loadMedia?.(media.key);
+    if (!load) return box;
+    load.then((url) => {
+      if (media.kind === "image" || !media.kind) {
+        box.append(el("img", { class: "photo", src: url, alt: media.filename || this.o.t("photoAlt") }));
+      } else {
+        box.append(el("a", { href: url, download: media.filename || "file" }, media.filename || "📄"));
+      }
+      this.scrollToEnd();
+    }).catch(() => box.append(this.o.t("photoFailed")));
+    return box;
   }
 
   _buttons(item) {
@@ -181,8 +241,9 @@ export class WidgetView {
 
   _submit() {
     const text = this.input.value.trim();
-    if (!text) return;
+    if (!text || !this._count()) return;
     this.input.value = "";
+    this._count();
     this.o.onSend(text);
   }
 }

@@ -146,10 +146,12 @@ class FakeAgent:
 class SanicHarness:
     """Serve input channels like ``rasa run`` does, on an ephemeral port."""
 
-    def __init__(self, channels: list[InputChannel], agent: FakeAgent,
-                 gate: Any = None) -> None:
+    def __init__(self, channels: list[InputChannel], agent: Any,
+                 gate: Any = None, port: int | None = None) -> None:
         self.app = Sanic(f"atiende_test_{uuid.uuid4().hex[:8]}")
         self.app.ctx.agent = agent
+        self.app.ctx.input_channels = channels  # as rasa's server does (output channels by name)
+        self.wanted_port = port
         if gate is not None:
             self.app.ctx.atiende_gate = gate
         register(channels, self.app, route="/webhooks/")
@@ -162,9 +164,11 @@ class SanicHarness:
 
     async def start(self) -> SanicHarness:
         # Sanic reads port=0 as "use the default", 8000 (the handoff API's port): pick a free one
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = self.wanted_port
+        if port is None:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
         self._server = await self.app.create_server(
             host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
         await self._server.startup()

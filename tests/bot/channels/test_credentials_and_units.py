@@ -26,7 +26,7 @@ def test_credentials_load_with_empty_vars_in_development(
     for var in META_VARS:
         monkeypatch.setenv(var, "")
     channels = {c.name(): c for c in create_http_input_channels(None, CREDENTIALS)}
-    assert set(channels) == {"rest", "socketio", "whatsapp", "messenger"}
+    assert set(channels) == {"rest", "socketio", "whatsapp", "messenger", "atiende"}
     assert isinstance(channels["rest"], HandoffAwareRestInput)
     socket = channels["socketio"]
     assert isinstance(socket, HandoffAwareSocketIOInput) and socket.session_persistence

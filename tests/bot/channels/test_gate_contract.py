@@ -8,11 +8,7 @@ a message sent while the API is down is delivered from the outbox after it resta
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,65 +19,16 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot.handoff_gate import HandoffApiClient, HandoffGate, Route
 from bot.outbox import Outbox
+from tests.bot.channels import processes
 from tests.bot.channels.harness import FakeAgent
+from tests.bot.channels.processes import AppProcess
 
-ROOT = Path(__file__).resolve().parents[3]
-APP_PYTHON = ROOT / ".venv" / "app" / "bin" / "python"
 TOKEN = "gate-contract-bot-token-0123456789"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class HandoffApiProcess:
-    """``python -m handoff_api serve`` in the app env, restartable on the same port and DB."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.env = {**os.environ, "ATIENDE_DATA_DIR": str(data_dir), "ATIENDE_ENV": "development",
-                    "HANDOFF_PORT": str(self.port), "HANDOFF_HOST": "127.0.0.1",
-                    "HANDOFF_BOT_TOKEN": TOKEN, "HANDOFF_SECRET_KEY": "x" * 40,
-                    "HANDOFF_DATABASE_URL": f"sqlite:///{data_dir / 'handoff.db'}",
-                    "RASA_URL": "http://127.0.0.1:9"}
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([str(APP_PYTHON), "-m", "handoff_api", "serve"], cwd=ROOT,
-                                     env=self.env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 90
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError("handoff API exited: "
-                                     + (self.proc.stderr.read() or b"").decode()[-2000:])
-            try:
-                urllib.request.urlopen(f"{self.url}/health", timeout=2).read()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "handoff API did not start in 90 s"
-                time.sleep(0.3)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-            self.proc = None
-
-
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[HandoffApiProcess]:
-    process = HandoffApiProcess(tmp_path / "handoff")
-    (tmp_path / "handoff").mkdir()
+def api(tmp_path: Path) -> Iterator[AppProcess]:
+    process = processes.handoff_api(tmp_path / "handoff", TOKEN)
     process.start()
     yield process
     process.stop()
@@ -94,7 +41,7 @@ async def call(method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
             return resp.status, await resp.json(content_type=None)
 
 
-async def open_handoff(api: HandoffApiProcess, cid: str) -> None:
+async def open_handoff(api: AppProcess, cid: str) -> None:
     status, body = await call("POST", f"{api.url}/api/handoffs", json={
         "conversation_id": cid, "channel": "whatsapp", "language": "es", "reason": "asked",
         "transcript": [{"role": "user", "text": "quiero hablar con una persona"}]})
@@ -105,7 +52,7 @@ def message(cid: str, text: str) -> UserMessage:
     return UserMessage(text, CollectingOutputChannel(), cid, input_channel="whatsapp")
 
 
-async def test_gate_and_real_handoff_api(api: HandoffApiProcess, tmp_path: Path) -> None:
+async def test_gate_and_real_handoff_api(api: AppProcess, tmp_path: Path) -> None:
     agent, handled = FakeAgent(), []
 
     async def rasa(m: UserMessage) -> None:

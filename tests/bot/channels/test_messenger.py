@@ -110,9 +110,14 @@ async def test_buttons_become_quick_replies(server: SanicHarness, channel: Messe
 
 async def test_attachment_gets_polite_reply(server: SanicHarness, channel: MessengerInput,
                                             agent: FakeAgent, graph: Recorder) -> None:
-    await post(server, channel, load_fixture("ms_attachment.json"))
+    # images, audio, video and files are downloaded and stored (test_media_in.py); a shared
+    # link ("fallback") cannot be read
+    payload = load_fixture("ms_attachment.json")
+    payload["entry"][0]["messaging"][0]["message"]["attachments"] = [
+        {"type": "fallback", "payload": {"url": "https://example.com/"}, "title": "link"}]
+    await post(server, channel, payload)
     assert agent.handled == []
-    assert "notas de voz" in graph.requests[0]["json"]["message"]["text"]
+    assert "este tipo de mensaje" in graph.requests[0]["json"]["message"]["text"]
 
 
 async def test_delivery_is_recorded_and_echo_ignored(server: SanicHarness,

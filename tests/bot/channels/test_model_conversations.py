@@ -67,7 +67,13 @@ def fake_handoff_answer(request: Any, body: Any) -> dict:
 @pytest.fixture(scope="module")
 def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "ATIENDE_DATA_DIR": str(tmp_path_factory.mktemp("actions")),
+    data_dir = tmp_path_factory.mktemp("actions")
+    # the demo store, for the identity checks (the buyer's own WhatsApp number)
+    subprocess.run([str(APP_PYTHON), "-m", "actions.store", "seed", "--db",
+                    str(data_dir / "store.db")], cwd=ROOT, check=True, capture_output=True,
+                   timeout=120)
+    env = {**os.environ, "ATIENDE_DATA_DIR": str(data_dir),
+           "STORE_BACKEND": "demo", "STORE_DATABASE": str(data_dir / "store.db"),
            "HANDOFF_API_URL": f"http://127.0.0.1:{HANDOFF_PORT}",
            "HANDOFF_BOT_TOKEN": "conv-bot-token"}
     proc = subprocess.Popen([str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
@@ -196,3 +202,35 @@ async def test_an_order_number_on_its_own_asks_what_to_do_with_it(whatsapp_bot: 
     await say(whatsapp_bot, "34600777666", "AT100234", 1)
     replies = texts(whatsapp_bot[2])
     assert any(response_start("utter_order_what_next", "es") in r for r in replies), replies
+
+
+async def test_a_damaged_item_opens_the_return_form_with_an_apology(whatsapp_bot: Any) -> None:
+    """item_problem: sorry for the damage (action server), then the return form asks the order."""
+    await say(whatsapp_bot, "34600555444", "me llegó la taza rota", 1)
+    replies = texts(whatsapp_bot[2])
+    assert any(r.startswith("Siento mucho que te haya llegado en mal estado") for r in replies), \
+        replies
+    assert any(response_start("utter_ask_order_id", "es") in r for r in replies), replies
+
+
+async def test_a_wrong_size_in_english_opens_the_return_form(whatsapp_bot: Any) -> None:
+    await say(whatsapp_bot, "447700900555", "they sent me the wrong size", 1)
+    replies = texts(whatsapp_bot[2])
+    assert any(r.startswith("Sorry, that's not what you ordered") for r in replies), replies
+    assert any(response_start("utter_ask_order_id", "en") in r for r in replies), replies
+
+
+async def test_the_buyers_own_signed_whatsapp_number_verifies_the_order(whatsapp_bot: Any) -> None:
+    """The positive side of issue #10: the signed webhook's sender is the order's phone
+    (AT101001, +34 655 908 172), so no e-mail is asked for."""
+    await say(whatsapp_bot, "34655908172", "¿dónde está mi pedido AT101001?", 1)
+    replies = " ".join(texts(whatsapp_bot[2]))
+    assert "verificado con tu número de WhatsApp" in replies, replies
+    assert "900602677354" in replies or "MRW" in replies, replies  # the tracking, now allowed
+
+
+async def test_another_whatsapp_number_is_asked_for_the_email(whatsapp_bot: Any) -> None:
+    await say(whatsapp_bot, "34699000111", "¿dónde está mi pedido AT101001?", 1)
+    replies = " ".join(texts(whatsapp_bot[2]))
+    assert "verificado" not in replies and "MRW" not in replies, replies
+    assert response_start("utter_ask_customer_contact", "es") in replies, replies

@@ -71,14 +71,22 @@ class Widget:
         self.client.on("user_message_ack", lambda d: self.acks.append(d))
         self.client.on("bot_uttered", lambda d: self.bot.append(d))
         self.client.on("session_confirm", self._confirm)
+        self.tokens: list[dict[str, Any]] = []  # atiende_session {session_id, token}
+        self.client.on("atiende_session", lambda d: self.tokens.append(d))
 
     def _confirm(self, session_id: str) -> None:
         if not self.session.done():
             self.session.set_result(session_id)
 
-    async def connect(self, session_id: str) -> str:
+    @property
+    def token(self) -> str:
+        return self.tokens[-1]["token"]
+
+    async def connect(self, session_id: str | None = None, token: str | None = None) -> str:
+        """``session_request`` like the widget: a stored id and its token, or nothing (a new
+        conversation); returns the id the server confirmed."""
         await self.client.connect(self.url, transports=["polling"])
-        await self.client.emit("session_request", {"session_id": session_id})
+        await self.client.emit("session_request", {"session_id": session_id, "token": token})
         return await asyncio.wait_for(self.session, 5)
 
     async def send(self, session_id: str, text: str, message_id: str, **extra: Any) -> None:
@@ -104,20 +112,21 @@ async def widget(server: SanicHarness) -> AsyncIterator[Widget]:
 
 async def test_socketio_message_is_acked_and_metadata_passed(widget: Widget,
                                                              agent: FakeAgent) -> None:
-    sid = await widget.connect("sess-1")
+    sid = await widget.connect()
     await widget.send(sid, "where is my order", "msg-1",
                       customData={"language": "en"})
     await widget.wait_acks(1)
     assert widget.acks == [{"message_id": "msg-1", "status": "rasa"}]
     [m] = agent.handled
-    assert m.sender_id == "sess-1" and m.input_channel == "socketio"
+    assert m.sender_id == sid and m.input_channel == "socketio"
+    assert sid.startswith("web-") and widget.token.startswith(f"{sid}.")
     assert m.metadata == {"language": "en", "message_id": "msg-1"}
     assert widget.bot == [{"text": "echo: where is my order"}]
 
 
 async def test_socketio_resend_is_acked_but_not_processed_twice(widget: Widget,
                                                                 agent: FakeAgent) -> None:
-    sid = await widget.connect("sess-2")
+    sid = await widget.connect()
     await widget.send(sid, "hola", "msg-9")
     await widget.wait_acks(1)
     await widget.send(sid, "hola", "msg-9")  # the widget did not see the ack and resent
@@ -128,8 +137,8 @@ async def test_socketio_resend_is_acked_but_not_processed_twice(widget: Widget,
 
 async def test_socketio_paused_conversation_is_forwarded_and_acked(
         widget: Widget, agent: FakeAgent, handoff_api: Recorder) -> None:
-    await agent.pause("sess-3")
-    sid = await widget.connect("sess-3")
+    sid = await widget.connect()
+    await agent.pause(sid)
     await widget.send(sid, "¿me oyes?", "msg-3", metadata={"language": "es"})
     await widget.wait_acks(1)
     assert widget.acks == [{"message_id": "msg-3", "status": "forwarded"}]
@@ -141,8 +150,8 @@ async def test_socketio_queued_when_handoff_api_down(widget: Widget, agent: Fake
                                                      handoff_api: Recorder,
                                                      gate: HandoffGate) -> None:
     handoff_api.status = 502
-    await agent.pause("sess-4")
-    sid = await widget.connect("sess-4")
+    sid = await widget.connect()
+    await agent.pause(sid)
     await widget.send(sid, "sigo aquí", "msg-4")
     await widget.wait_acks(1)
     assert widget.acks == [{"message_id": "msg-4", "status": "queued"}]
@@ -154,7 +163,7 @@ async def test_socketio_cannot_take_over_a_whatsapp_conversation(widget: Widget,
                                                                  agent: FakeAgent) -> None:
     """A web client asking for a phone-number session gets a fresh random one instead."""
     sid = await widget.connect("5215512345678")
-    assert sid != "5215512345678" and len(sid) == 32
+    assert sid != "5215512345678" and sid.startswith("web-")
     await widget.send("5215512345678", "¿cuál es el estado de mi pedido?", "msg-x")
     await widget.send(sid, "hola", "msg-y")
     await widget.wait_acks(1)
@@ -165,7 +174,7 @@ async def test_socketio_messages_of_a_session_are_handled_one_at_a_time(
         widget: Widget, agent: FakeAgent) -> None:
     """The second message waits for the first turn (which may pause the conversation)."""
     agent.delays = {"quiero hablar con una persona": 0.5}
-    sid = await widget.connect("sess-5")
+    sid = await widget.connect()
     await widget.send(sid, "quiero hablar con una persona", "m-1")
     await widget.send(sid, "¿hola?", "m-2")
     await widget.wait_acks(2)

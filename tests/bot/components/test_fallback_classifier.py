@@ -74,3 +74,114 @@ def test_long_unclear_sentence_with_an_order_id_still_falls_back() -> None:
 
 def test_unclear_text_without_entities_falls_back() -> None:
     assert _unsure("blablabla", []).get("intent")["name"] == "nlu_fallback"
+
+
+def _with_similarity(intent: str, confidence: float, similarity: float | None,
+                     minimum: float = 0.5, text: str = "x",
+                     entities: list[dict] | None = None) -> Message:
+    ranking = [{"name": intent, "confidence": confidence}, {"name": "deny", "confidence": 0.01}]
+    data = {"text": text, "intent": dict(ranking[0]), "intent_ranking": ranking,
+            "entities": entities or []}
+    if similarity is not None:
+        data["in_scope_similarity"] = similarity
+    message = Message(data=data)
+    config = {**AtiendeFallbackClassifier.get_default_config(), "threshold": 0.3,
+              "min_in_scope_similarity": minimum}
+    AtiendeFallbackClassifier(config).process([message])
+    return message
+
+
+def test_confident_but_far_from_everything_in_scope_falls_back() -> None:
+    assert _with_similarity("bot_challenge", 0.9, 0.31).get("intent")["name"] == "nlu_fallback"
+
+
+def test_close_to_the_training_data_keeps_its_intent() -> None:
+    assert _with_similarity("bot_challenge", 0.9, 0.8).get("intent")["name"] == "bot_challenge"
+
+
+def test_far_unsure_faq_is_not_rescued_for_the_knowledge_base() -> None:
+    message = _with_similarity("faq", 0.25, 0.3)
+    assert message.get("intent")["name"] == "nlu_fallback"
+    assert message.get("faq_low_confidence") is None
+
+
+def test_similarity_rule_off_by_default_and_without_a_score() -> None:
+    assert _with_similarity("greet", 0.9, 0.1, minimum=0.0).get("intent")["name"] == "greet"
+    assert _with_similarity("greet", 0.9, None).get("intent")["name"] == "greet"
+
+
+def test_far_bare_order_number_is_still_an_answer() -> None:
+    text = "AT100234"
+    message = _with_similarity("greet", 0.9, 0.2, text=text, entities=[
+        {"entity": "order_id", "start": 0, "end": len(text), "value": text}])
+    assert message.get("intent")["name"] == "inform"
+
+
+def test_confident_form_answer_far_from_the_examples_is_kept() -> None:
+    assert _with_similarity("inform", 0.9, 0.3).get("intent")["name"] == "inform"
+
+
+def _configured(intent: str, confidence: float, similarity: float, language: str,
+                **overrides: object) -> Message:
+    ranking = [{"name": intent, "confidence": confidence}, {"name": "deny", "confidence": 0.01}]
+    message = Message(data={"text": "x", "intent": dict(ranking[0]), "intent_ranking": ranking,
+                            "entities": [], "in_scope_similarity": similarity,
+                            "language": language})
+    config = {**AtiendeFallbackClassifier.get_default_config(), "threshold": 0.3, **overrides}
+    AtiendeFallbackClassifier(config).process([message])
+    return message
+
+
+def test_similarity_minimum_per_language() -> None:
+    minimum = {"es": 0.5, "en": 0.4}
+    spanish = _configured("greet", 0.9, 0.45, "es", min_in_scope_similarity=minimum)
+    english = _configured("greet", 0.9, 0.45, "en", min_in_scope_similarity=minimum)
+    assert spanish.get("intent")["name"] == "nlu_fallback"
+    assert english.get("intent")["name"] == "greet"
+
+
+def test_unknown_language_uses_the_default_similarity_minimum() -> None:
+    minimum = {"es": 0.2, "default": 0.6}
+    message = _configured("greet", 0.9, 0.45, "fr", min_in_scope_similarity=minimum)
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_per_intent_threshold_overrides_the_global_one() -> None:
+    thresholds = {"complaint": 0.15, "bot_challenge": 0.6}
+    unsure_complaint = _configured("complaint", 0.2, 0.9, "es", intent_thresholds=thresholds)
+    fairly_sure_bot = _configured("bot_challenge", 0.5, 0.9, "es", intent_thresholds=thresholds)
+    other = _configured("greet", 0.2, 0.9, "es", intent_thresholds=thresholds)
+    assert unsure_complaint.get("intent")["name"] == "complaint"
+    assert fairly_sure_bot.get("intent")["name"] == "nlu_fallback"
+    assert other.get("intent")["name"] == "nlu_fallback"
+
+
+def test_out_of_range_settings_are_rejected() -> None:
+    import pytest
+
+    config = {**AtiendeFallbackClassifier.get_default_config(), "threshold": 0.3}
+    with pytest.raises(ValueError):
+        AtiendeFallbackClassifier.validate_config({**config, "intent_thresholds": {"faq": 2}})
+    with pytest.raises(ValueError):
+        AtiendeFallbackClassifier.validate_config(
+            {**config, "min_in_scope_similarity": {"es": -0.1}})
+
+
+def test_the_offline_rescoring_is_the_component_rule() -> None:
+    """scripts/nlu_abstention scores exactly what the component decides."""
+    from scripts.nlu_abstention import decide
+
+    overrides = {"intent_thresholds": {"complaint": 0.15}, "faq_min_confidence": 0.2,
+                 "min_in_scope_similarity": {"es": 0.5, "en": 0.4}}
+    cases = [("complaint", 0.2, 0.9, "es"), ("greet", 0.2, 0.9, "en"), ("faq", 0.25, 0.9, "es"),
+             ("faq", 0.25, 0.3, "en"), ("bot_challenge", 0.9, 0.45, "es"),
+             ("bot_challenge", 0.9, 0.45, "en"), ("inform", 0.9, 0.1, "es")]
+    for intent, confidence, similarity, language in cases:
+        message = _configured(intent, confidence, similarity, language, **overrides)
+        record = {"ranking": [{"name": intent, "confidence": confidence},
+                              {"name": "deny", "confidence": 0.01}],
+                  "in_scope_similarity": similarity, "language": language, "text": "x",
+                  "entities": []}
+        config = {**AtiendeFallbackClassifier.get_default_config(), "threshold": 0.3,
+                  **overrides}
+        assert decide(record, config) == message.get("intent")["name"], (intent, language)

@@ -37,10 +37,12 @@ class FakeGraph:
                     name, _, value = h.decode().partition(":")
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
+                is_json = headers.get("content-type", "").startswith("application/json")
                 self.requests.append({"method": method, "path": path, "headers": headers,
-                                      "json": json.loads(body) if body else None})
+                                      "json": json.loads(body) if body and is_json else None,
+                                      "raw": body})  # multipart uploads (media out) as bytes
                 n = len(self.requests)
-                data = self.reply or {"messages": [{"id": f"wamid.out.{n}"}],
+                data = self.reply or {"messages": [{"id": f"wamid.out.{n}"}], "id": f"media.{n}",
                                       "recipient_id": "x", "message_id": f"m_out_{n}"}
                 raw = json.dumps(data).encode()
                 writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Type: application/json\r\n"

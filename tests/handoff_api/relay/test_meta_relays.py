@@ -110,7 +110,7 @@ async def test_messenger_sends_a_response_within_24h(graph: FakeGraph) -> None:
     assert result.ok and result.external_id == "m_out_1"
     body = graph.requests[0]["json"]
     assert body == {"recipient": {"id": "6543210987654321"}, "messaging_type": "RESPONSE",
-                    "message": {"text": "Hola, soy Marta"}}
+                    "message": {"text": "Hola, soy Marta", "metadata": "atiende"}}
     assert graph.requests[0]["headers"]["authorization"] == "Bearer page-token"
 
 
@@ -137,3 +137,68 @@ async def test_messenger_maps_meta_window_error_to_its_own_reason(graph: FakeGra
     await relay.aclose()
     assert not result.ok and result.reason.startswith("messenger_window_closed")
     assert not result.retryable
+
+
+# --- issue #17: template errors in words, Messenger's HUMAN_AGENT rules ---------------------------
+
+@pytest.mark.parametrize("code,prefix,words", [
+    (132001, "whatsapp_template_error", "does not exist in that language"),
+    (132000, "whatsapp_template_error", "number of parameters"),
+    (131047, "whatsapp_window_closed", "only an approved template"),
+])
+async def test_whatsapp_template_refusal_names_metas_error(graph: FakeGraph, code: int,
+                                                           prefix: str, words: str) -> None:
+    graph.status = 400  # Meta's documented error shape for a refused send
+    graph.reply = {"error": {"message": "(#132001) Template name does not exist in the "
+                                        "translation", "type": "OAuthException", "code": code,
+                             "error_data": {"messaging_product": "whatsapp",
+                                            "details": "template name (x) does not exist in es"},
+                             "fbtrace_id": "AbCdEf"}}
+    relay = wa(graph)
+    result = await relay.send_template(PHONE, "atiende_seguimiento", "es", [])
+    await relay.aclose()
+    assert not result.ok and not result.retryable
+    assert result.reason.startswith(prefix), result.reason
+    assert str(code) in result.reason and words in result.reason
+    assert "atiende_seguimiento (es)" in result.reason
+
+
+async def test_whatsapp_template_send_shape(graph: FakeGraph) -> None:
+    from contracts import whatsapp_templates as wt
+
+    template = next(t for t in wt.load_file() if t.name == "atiende_seguimiento")
+    values = wt.check_values(template, {"1": "Lucía", "2": "Atiende Moda",
+                                        "3": "tu devolución"})
+    relay = wa(graph)
+    result = await relay.send_template(PHONE, template.name, template.language,
+                                       wt.components(template, values))
+    await relay.aclose()
+    assert result.ok and result.external_id == "wamid.out.1"
+    body = graph.requests[0]["json"]
+    assert body["type"] == "template" and body["to"] == PHONE
+    assert body["template"]["name"] == "atiende_seguimiento"
+    assert body["template"]["language"] == {"code": "es"}
+    assert body["template"]["components"] == [{"type": "body", "parameters": [
+        {"type": "text", "text": "Lucía"}, {"type": "text", "text": "Atiende Moda"},
+        {"type": "text", "text": "tu devolución"}]}]
+
+
+async def test_messenger_reply_within_24h_never_carries_human_agent(graph: FakeGraph) -> None:
+    relay = ms(graph, tag=True)  # the page has the permission, but it is not needed yet
+    result = await relay.send_text(target("messenger", 23.5, "6543210987654321"), "hola")
+    await relay.aclose()
+    assert result.ok
+    body = graph.requests[0]["json"]
+    assert body["messaging_type"] == "RESPONSE" and "tag" not in body
+
+
+@pytest.mark.parametrize("tag,hours,words", [
+    (True, 24 * 7 + 1, "more than 7 days ago"),
+    (False, 30, "does not use the tag"),
+])
+async def test_messenger_refusal_says_why(graph: FakeGraph, tag: bool, hours: float,
+                                         words: str) -> None:
+    relay = ms(graph, tag)
+    result = await relay.send_text(target("messenger", hours, "6543210987654321"), "hola")
+    await relay.aclose()
+    assert not result.ok and words in (result.reason or "") and graph.requests == []

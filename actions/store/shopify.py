@@ -1,0 +1,615 @@
+"""Shopify adapter: the GraphQL Admin API (``/admin/api/<version>/graphql.json``).
+
+Reference: https://shopify.dev/docs/api/admin-graphql (version pinned by ``SHOPIFY_API_VERSION``,
+default 2025-01). Authentication: the ``X-Shopify-Access-Token`` header of a custom app.
+
+GraphQL errors arrive in a 200 body (``errors``), so every answer is inspected: ``THROTTLED``
+means wait and retry, ``ACCESS_DENIED`` means the app lacks a scope (a write then goes to an
+agent), anything else is "unavailable". Rate limits are a cost bucket reported in
+``extensions.cost.throttleStatus``; :class:`CostThrottle` waits before a query would overdraw it
+and the retry waits exactly what the bucket needs to refill
+(https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits).
+
+The shopper's number is the order ``name`` (``#101003``, or with the store's prefix). The bot may
+cancel (``orderCancel`` with refund and restock, an asynchronous job it waits for), change the
+shipping address (``orderUpdate``) and request a return (``returnRequest``: Shopify records it as
+REQUESTED for the team to approve) when the app has the write scopes and writes are allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from actions.store import shopify_queries as q
+from actions.store.base import (
+    InvalidOperation,
+    Order,
+    OrderItem,
+    OrderNotFound,
+    OrderStatus,
+    Product,
+    ProductVariant,
+    Refund,
+    ReturnRecord,
+    StoreUnavailable,
+)
+from actions.store.http import HTTPClient, PlatformAuthError, RetryPolicy, json_body
+from actions.store.mapping import (
+    canonical_order_id,
+    category_for,
+    customer_from,
+    first,
+    fold,
+    format_address,
+    gid_number,
+    html_to_text,
+    numbers_match,
+    option_key,
+    order_digits,
+    parse_datetime,
+    payment_method_for,
+    split_address,
+    to_cents,
+)
+from actions.store.remote import RemoteStore
+from actions.store.search import platform_terms, query_variants, rank
+from actions.store.settings import StoreSettings
+
+logger = logging.getLogger(__name__)
+
+#: fulfillment display statuses (GraphQL) and shipment statuses (REST webhooks, lower case)
+#: -> Atiende status; the order-event webhooks will map ``fulfillments/update`` with this table
+SHIPMENT_STATUS: dict[str, OrderStatus] = {
+    "delivered": OrderStatus.DELIVERED,
+    "in_transit": OrderStatus.IN_TRANSIT,
+    "out_for_delivery": OrderStatus.IN_TRANSIT,
+    "attempted_delivery": OrderStatus.IN_TRANSIT,
+    "ready_for_pickup": OrderStatus.IN_TRANSIT,
+    "picked_up": OrderStatus.DELIVERED,
+    "failure": OrderStatus.SHIPPED,
+    "not_delivered": OrderStatus.SHIPPED,
+    "confirmed": OrderStatus.SHIPPED,
+    "label_printed": OrderStatus.SHIPPED,
+    "label_purchased": OrderStatus.SHIPPED,
+    "fulfilled": OrderStatus.SHIPPED,
+    "marked_as_fulfilled": OrderStatus.SHIPPED,
+    "submitted": OrderStatus.SHIPPED,
+}
+RETURN_STATUS = {"REQUESTED": "requested", "OPEN": "open", "CLOSED": "closed",
+                 "DECLINED": "declined", "CANCELED": "cancelled"}
+REFUND_STATUS = {"SUCCESS": "completed", "PENDING": "processing", "AWAITING_RESPONSE": "processing",
+                 "FAILURE": "failed", "ERROR": "failed"}
+# what the shopper said -> Shopify's ReturnReason enum (first match wins)
+RETURN_REASONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("SIZE_TOO_SMALL", ("pequen", "chic", "apret", "small", "tight")),
+    ("SIZE_TOO_LARGE", ("grande", "holgad", "large", "big", "loose")),
+    ("DEFECTIVE", ("roto", "rota", "defect", "danad", "broken", "damaged", "faulty")),
+    ("WRONG_ITEM", ("equivoc", "otro producto", "wrong")),
+    ("NOT_AS_DESCRIBED", ("no es como", "descrip", "not as described", "different")),
+    ("COLOR", ("color", "colour")),
+    ("STYLE", ("estilo", "style", "no me gusta", "don't like")),
+    ("UNWANTED", ("no lo quiero", "ya no", "arrepent", "changed my mind", "don't want")),
+)
+
+
+def status_from_shopify(order: Mapping[str, Any]) -> OrderStatus:
+    """Atiende's status for a GraphQL order (cancellation, money, then the parcels)."""
+    if order.get("cancelledAt"):
+        return OrderStatus.CANCELLED
+    financial = (order.get("displayFinancialStatus") or "").upper()
+    if financial == "REFUNDED":
+        return OrderStatus.REFUNDED
+    if financial == "VOIDED":
+        return OrderStatus.CANCELLED
+    parcels = [SHIPMENT_STATUS.get((f.get("displayStatus") or f.get("status") or "").lower())
+               for f in order.get("fulfillments") or []
+               if (f.get("status") or "").upper() not in {"CANCELLED", "ERROR", "FAILURE"}]
+    parcels = [p for p in parcels if p is not None]
+    if parcels:
+        if all(p == OrderStatus.DELIVERED for p in parcels):
+            return OrderStatus.DELIVERED
+        if OrderStatus.IN_TRANSIT in parcels:
+            return OrderStatus.IN_TRANSIT
+        return OrderStatus.SHIPPED
+    if financial in {"PAID", "PARTIALLY_REFUNDED", "PARTIALLY_PAID"}:
+        return OrderStatus.PAID
+    return OrderStatus.PENDING  # PENDING, AUTHORIZED, EXPIRED
+
+
+def return_reason(text: str) -> str:
+    """Shopify's ReturnReason for the shopper's own words (accents and case ignored)."""
+    lowered = fold(text)
+    return next((code for code, words in RETURN_REASONS if any(w in lowered for w in words)),
+                "OTHER")
+
+
+def _money(bag: Mapping[str, Any] | None) -> int:
+    return to_cents(((bag or {}).get("shopMoney") or {}).get("amount"))
+
+
+def order_from_shopify(node: Mapping[str, Any], *, order_id: str,
+                       settings: StoreSettings) -> Order:
+    """An :class:`Order` from the ``AtiendeOrder`` fragment."""
+    ship = node.get("shippingAddress") or {}
+    cust = node.get("customer") or {}
+    tags = {t.lower() for t in cust.get("tags") or []}
+    customer = customer_from(
+        cid=cust.get("id"),
+        name=first((cust.get("displayName"),
+                    f"{ship.get('firstName') or ''} {ship.get('lastName') or ''}".strip())),
+        email=first((node.get("email"), cust.get("email"))),
+        phone=first((node.get("phone"), cust.get("phone"), ship.get("phone"))),
+        country=ship.get("countryCodeV2"), locale=node.get("customerLocale"),
+        default_market=settings.default_market, vip=settings.vip_tag.lower() in tags)
+    method = payment_method_for(*(node.get("paymentGatewayNames") or []))
+    items = []
+    for line in (node.get("lineItems") or {}).get("nodes") or []:
+        options = {option_key(o.get("name")): o.get("value")
+                   for o in (line.get("variant") or {}).get("selectedOptions") or []}
+        product = line.get("product") or {}
+        items.append(OrderItem(
+            id=gid_number(line.get("id")), sku=str(line.get("sku") or ""),
+            name=str(line.get("title") or line.get("name") or ""),
+            category=category_for(product.get("productType"), *(product.get("tags") or []),
+                                  line.get("title"), overrides=settings.category_map),
+            size=options.get("size"), quantity=int(line.get("quantity") or 1),
+            unit_price_cents=_money(line.get("discountedUnitPriceSet"))))
+    live = [f for f in node.get("fulfillments") or []
+            if (f.get("status") or "").upper() not in {"CANCELLED", "ERROR", "FAILURE"}]
+    parcel = live[0] if live else {}
+    tracking = (parcel.get("trackingInfo") or [{}])[0] if parcel else {}
+    status = status_from_shopify(node)
+    refunds = []
+    for r in node.get("refunds") or []:
+        transactions = (r.get("transactions") or {}).get("nodes") or []
+        states = [REFUND_STATUS.get((t.get("status") or "").upper(), "pending")
+                  for t in transactions if (t.get("kind") or "REFUND").upper() == "REFUND"]
+        state = ("failed" if states and all(s == "failed" for s in states) else
+                 "completed" if "completed" in states else states[0] if states else "pending")
+        done = next((parse_datetime(t.get("processedAt")) for t in transactions
+                     if (t.get("status") or "").upper() == "SUCCESS"), None)
+        refunds.append(Refund(
+            id=gid_number(r.get("id")), order_id=order_id,
+            amount_cents=_money(r.get("totalRefundedSet")),
+            currency=str(node.get("currencyCode") or ""), method=method, status=state,
+            created_at=parse_datetime(r.get("createdAt")),  # type: ignore[arg-type]
+            completed_at=done if state == "completed" else None))
+    returns = []
+    for ret in (node.get("returns") or {}).get("nodes") or []:
+        lines = (ret.get("returnLineItems") or {}).get("nodes") or []
+        returns.append(ReturnRecord(
+            rma=str(ret.get("name") or gid_number(ret.get("id"))), order_id=order_id,
+            item_ids=tuple(sorted(gid_number(((line.get("fulfillmentLineItem") or {})
+                                              .get("lineItem") or {}).get("id"))
+                                  for line in lines)),
+            reason=", ".join(sorted({line.get("returnReason") or "" for line in lines})),
+            kind="refund", status=RETURN_STATUS.get(ret.get("status") or "", "open"),
+            refund_cents=0,
+            created_at=parse_datetime(ret.get("createdAt")),  # type: ignore[arg-type]
+            label_url=None))
+    estimated = parse_datetime(parcel.get("estimatedDeliveryAt")) if parcel else None
+    return Order(
+        id=order_id, customer=customer, status=status,
+        currency=str(node.get("currencyCode") or ""),
+        total_cents=_money(node.get("totalPriceSet")), payment_method=method,
+        placed_at=parse_datetime(node.get("processedAt")
+                                 or node.get("createdAt")),  # type: ignore[arg-type]
+        shipping_address=format_address(
+            address1=ship.get("address1") or "", address2=ship.get("address2") or "",
+            postcode=ship.get("zip") or "", city=ship.get("city") or "",
+            state=(ship.get("provinceCode") or "") if ship.get("countryCodeV2") == "US" else ""),
+        items=tuple(items), carrier=tracking.get("company") or None,
+        tracking_number=tracking.get("number") or None, tracking_url=tracking.get("url") or None,
+        shipped_at=parse_datetime(parcel.get("createdAt")) if parcel else None,
+        estimated_delivery=estimated.date() if estimated else None,
+        delivered_at=parse_datetime(parcel.get("deliveredAt")) if parcel else None,
+        cancelled_at=parse_datetime(node.get("cancelledAt")),
+        returns=tuple(returns), refunds=tuple(refunds))
+
+
+def product_from_shopify(node: Mapping[str, Any], variants: list[Mapping[str, Any]], *,
+                         currency: str, settings: StoreSettings) -> Product:
+    """A :class:`Product` from the ``AtiendeProduct`` fragment (translated when available)."""
+    translated = {t.get("key"): t.get("value") for t in node.get("translations") or []
+                  if t.get("value")}
+    name = translated.get("title") or node.get("title") or ""
+    parsed = []
+    for v in variants:
+        stock = v.get("inventoryQuantity")
+        parsed.append(ProductVariant(
+            sku=str(v.get("sku") or ""),
+            options=tuple((option_key(o.get("name")), str(o.get("value")))
+                          for o in v.get("selectedOptions") or []
+                          if o.get("value") and o.get("value") != "Default Title"),
+            price_cents=to_cents(v.get("price")), currency=currency,
+            stock=int(stock) if stock is not None else None,
+            available=bool(v.get("availableForSale"))))
+    description = html_to_text(translated.get("body_html")) or str(node.get("description") or "")
+    return Product(
+        id=str(gid_number(node.get("id"))), sku=first(p.sku for p in parsed), name=name,
+        description=description,
+        category=category_for(node.get("productType"), *(node.get("tags") or []), name,
+                              overrides=settings.category_map),
+        url=node.get("onlineStoreUrl") or (
+            f"{settings.store_url}/products/{node.get('handle')}" if settings.store_url else None),
+        variants=tuple(parsed))
+
+
+class CostThrottle:
+    """Tracks Shopify's cost bucket from each answer and waits before overdrawing it."""
+
+    def __init__(self, expected_cost: float = 60.0) -> None:
+        self.expected_cost = expected_cost
+        self.available: float | None = None
+        self.maximum = 1000.0
+        self.restore_rate = 50.0
+        self.seen_at = 0.0
+
+    def estimate(self) -> float | None:
+        if self.available is None:
+            return None
+        refill = (time.monotonic() - self.seen_at) * self.restore_rate
+        return min(self.maximum, self.available + refill)
+
+    async def before(self, deadline: float) -> None:
+        available = self.estimate()
+        if available is None or available >= self.expected_cost:
+            return
+        wait = (self.expected_cost - available) / self.restore_rate
+        if time.monotonic() + wait < deadline:
+            logger.info("shopify: cost bucket at %.0f points, waiting %.2f s", available, wait)
+            await asyncio.sleep(wait)
+
+    def after(self, response: httpx.Response) -> None:
+        cost = _cost(response)
+        status = (cost or {}).get("throttleStatus") or {}
+        if status:
+            self.available = float(status.get("currentlyAvailable", 0))
+            self.maximum = float(status.get("maximumAvailable", self.maximum))
+            self.restore_rate = float(status.get("restoreRate", self.restore_rate)) or 1.0
+            self.seen_at = time.monotonic()
+            requested = cost.get("requestedQueryCost")  # type: ignore[union-attr]
+            if requested:
+                self.expected_cost = max(self.expected_cost * 0.5, float(requested))
+
+
+def _cost(response: httpx.Response) -> Mapping[str, Any] | None:
+    if b'"cost"' not in response.content:
+        return None
+    try:
+        return (response.json().get("extensions") or {}).get("cost")
+    except (ValueError, AttributeError):
+        return None
+
+
+def throttled_wait(response: httpx.Response) -> float | None:
+    """Seconds until the bucket holds the throttled query's cost (200 + THROTTLED), else None."""
+    if response.status_code != 200 or b"THROTTLED" not in response.content:
+        return None
+    cost = _cost(response) or {}
+    status = cost.get("throttleStatus") or {}
+    need = float(cost.get("requestedQueryCost") or 0) - float(status.get("currentlyAvailable") or 0)
+    return max(need, 1.0) / float(status.get("restoreRate") or 50.0)
+
+
+class ShopifyTokenAuth(httpx.Auth):
+    """``X-Shopify-Access-Token`` on every request.
+
+    An app created in the Shopify admin (legacy, before 2026) has a fixed ``shpat_`` token
+    (``SHOPIFY_ACCESS_TOKEN``). A Dev Dashboard app exchanges its client ID and secret for a
+    token that lasts 24 hours (client credentials grant, ``POST /admin/oauth/access_token``,
+    https://shopify.dev/docs/apps/build/authentication-authorization/client-credentials-grant):
+    it is fetched on first use, renewed a minute before it expires and once more if Shopify
+    answers 401.
+    """
+
+    def __init__(self, settings: StoreSettings, timeout: float) -> None:
+        self.static = settings.shopify_token
+        self.shop_url = settings.shopify_url
+        self.client_id = settings.shopify_client_id
+        self.client_secret = settings.shopify_client_secret
+        self.timeout = timeout
+        self._token = ""
+        self._expires = 0.0
+        self._lock: asyncio.Lock | None = None
+
+    async def token(self, *, renew: bool = False) -> str:
+        if self.static:
+            return self.static
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if renew or not self._token or time.monotonic() > self._expires - 60:
+                self._token, self._expires = await self._fetch()
+        return self._token
+
+    async def _fetch(self) -> tuple[str, float]:
+        try:
+            async with httpx.AsyncClient(base_url=self.shop_url, timeout=self.timeout) as client:
+                response = await client.post("/admin/oauth/access_token", data={
+                    "grant_type": "client_credentials", "client_id": self.client_id,
+                    "client_secret": self.client_secret})
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"shopify token: {exc.__class__.__name__}") from None
+        if response.status_code in (400, 401, 403):
+            raise PlatformAuthError(f"shopify token: HTTP {response.status_code}, the client "
+                                    "credentials were rejected", response.status_code)
+        body = json_body(response, "shopify", "token") if response.status_code < 500 else {}
+        if response.status_code >= 400 or not isinstance(body, Mapping) or \
+                not body.get("access_token"):
+            raise StoreUnavailable(f"shopify token: HTTP {response.status_code}")
+        lifetime = float(body.get("expires_in") or 86399)
+        logger.info("shopify: access token obtained, valid %.0f s", lifetime)
+        return str(body["access_token"]), time.monotonic() + lifetime
+
+    async def async_auth_flow(self, request: httpx.Request) -> Any:
+        request.headers["X-Shopify-Access-Token"] = await self.token()
+        response = yield request
+        if response.status_code == 401 and not self.static:
+            request.headers["X-Shopify-Access-Token"] = await self.token(renew=True)
+            yield request
+
+
+class AccessDenied(PlatformAuthError):
+    """ACCESS_DENIED in a GraphQL answer; ``fields`` names the fields the scopes do not cover."""
+
+    fields: set[str] = set()
+
+
+class ShopifyStore(RemoteStore):
+    platform = "shopify"
+    native_operations = frozenset({"cancel_order", "change_address", "create_return"})
+
+    def __init__(self, settings: StoreSettings,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.throttle = CostThrottle()
+        http = HTTPClient(
+            "shopify", f"{settings.shopify_url}/admin/api/{settings.shopify_api_version}",
+            policy=RetryPolicy(timeout=settings.timeout, retries=settings.retries,
+                               deadline=settings.deadline, max_wait=settings.max_wait),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            auth=ShopifyTokenAuth(settings, settings.timeout),
+            throttle=self.throttle, retry_hint=throttled_wait, transport=transport)
+        super().__init__(settings, http)
+        self._translations = True  # read_translations granted (until Shopify says otherwise)
+        self._inventory = True  # read_inventory granted
+
+    async def graphql(self, document: str, variables: Mapping[str, Any] | None = None, *,
+                      route: str, mutation: bool = False) -> Mapping[str, Any]:
+        """``data`` of a GraphQL answer; errors in the body become :class:`StoreError`s."""
+        response = await self.http.request(
+            "POST", "/graphql.json", route=route, idempotent=not mutation,
+            json={"query": document, "variables": dict(variables or {})})
+        if response.status_code >= 400:
+            raise StoreUnavailable(f"shopify {route}: HTTP {response.status_code}")
+        body = json_body(response, "shopify", route)
+        errors = body.get("errors") if isinstance(body, Mapping) else None
+        if errors:
+            codes = sorted({str((e.get("extensions") or {}).get("code") or "GRAPHQL")
+                            for e in errors if isinstance(e, Mapping)} or {"GRAPHQL"})
+            if "ACCESS_DENIED" in codes:
+                denied = AccessDenied(f"shopify {route}: access denied (missing scope)", 403)
+                denied.fields = {m.group(1) for e in errors if isinstance(e, Mapping)
+                                 for m in [re.search(r"Access denied for (\w+) field",
+                                                     str(e.get("message", "")))] if m}
+                raise denied
+            raise StoreUnavailable(f"shopify {route}: GraphQL errors {', '.join(codes)}")
+        if not isinstance(body, Mapping) or not isinstance(body.get("data"), Mapping):
+            raise StoreUnavailable(f"shopify {route}: answer without data")
+        return body["data"]  # type: ignore[no-any-return]
+
+    # -- reads ------------------------------------------------------------------------------
+    def _name_query(self, order_id: str) -> str:
+        digits = order_digits(order_id)
+        prefix = self.settings.order_prefix or "#"
+        return f"name:{json.dumps(prefix + digits)}"
+
+    async def _full(self, gid: str) -> Mapping[str, Any]:
+        node = (await self.graphql(q.ORDER, {"id": gid}, route="orders.get")).get("order")
+        if not node:
+            raise OrderNotFound(gid)
+        return node  # type: ignore[no-any-return]
+
+    async def _find(self, order_id: str) -> Mapping[str, Any]:
+        data = await self.graphql(q.ORDER_IDS, {"query": self._name_query(order_id)},
+                                  route="orders.by_name")
+        for node in (data.get("orders") or {}).get("nodes") or []:
+            if numbers_match(node.get("name"), order_id, self.settings.order_prefix):
+                return await self._full(node["id"])
+        raise OrderNotFound(order_id)
+
+    async def _fetch_order(self, order_id: str) -> Order:
+        return order_from_shopify(await self._find(order_id), order_id=order_id,
+                                  settings=self.settings)
+
+    async def _fetch_order_by_ref(self, ref: str) -> Order:
+        node = await self._full(f"gid://shopify/Order/{ref}")  # webhooks carry the legacy id
+        return order_from_shopify(node, order_id=canonical_order_id(node.get("name")),
+                                  settings=self.settings)
+
+    async def _fetch_customer_orders(self, email: str) -> list[Order]:
+        wanted = email.strip().lower()
+        data = await self.graphql(q.ORDER_IDS, {"query": f"email:{json.dumps(wanted)}"},
+                                  route="orders.by_email")
+        orders = []
+        for summary in (data.get("orders") or {}).get("nodes") or []:
+            if (summary.get("email") or "").lower() == wanted:
+                orders.append(order_from_shopify(
+                    await self._full(summary["id"]),
+                    order_id=canonical_order_id(summary.get("name")), settings=self.settings))
+        return sorted(orders, key=lambda o: o.placed_at, reverse=True)
+
+    async def _catalogue(self, build: Any, variables: dict[str, Any], lang: str,
+                         route: str) -> Mapping[str, Any]:
+        """A catalogue query with the optional fields the app's scopes allow, learnt once:
+        without read_translations names stay in the store's language, without read_inventory
+        availability comes from ``availableForSale`` alone."""
+        while True:
+            extra = {"locale": lang} if self._translations else {}
+            try:
+                return await self.graphql(build(translations=self._translations,
+                                                inventory=self._inventory),
+                                          {**variables, **extra}, route=route)
+            except AccessDenied as exc:
+                if "translations" in exc.fields and self._translations:
+                    self._translations = False
+                elif "inventoryQuantity" in exc.fields and self._inventory:
+                    self._inventory = False
+                else:
+                    raise StoreUnavailable(f"shopify {route}: access denied") from exc
+                logger.warning("shopify: scope missing for %s; asking without it",
+                               ", ".join(sorted(exc.fields)))
+
+    async def _variants(self, node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        connection = node.get("variants") or {}
+        variants = list(connection.get("nodes") or [])
+        page = connection.get("pageInfo") or {}
+        while page.get("hasNextPage") and len(variants) < 2000:
+            data = await self.graphql(q.more_variants_query(inventory=self._inventory),
+                                      {"id": node["id"], "after": page.get("endCursor")},
+                                      route="variants.more")
+            connection = (data.get("product") or {}).get("variants") or {}
+            variants.extend(connection.get("nodes") or [])
+            page = connection.get("pageInfo") or {}
+        return variants
+
+    async def _search_products(self, query: str, *, lang: str, limit: int) -> list[Product]:
+        terms = platform_terms(query)
+        if not terms:
+            return []
+        found: dict[str, Mapping[str, Any]] = {}
+        currency = ""
+        for words in query_variants(terms):
+            # search syntax: bare words are ANDed, "word*" is a prefix (botas* finds "Botas")
+            text = " ".join(f"{w}*" if len(w) > 3 else w for w in words.split())
+            data = await self._catalogue(
+                lambda translations, inventory: q.product_ids_query(translations=translations),
+                {"query": f"status:active AND ({text})"}, lang, "products.search")
+            currency = str((data.get("shop") or {}).get("currencyCode") or "")
+            for node in (data.get("products") or {}).get("nodes") or []:
+                found.setdefault(str(node.get("id")), node)
+            if found:
+                break
+        # rank the cheap candidates by name, then read variants only for the best few
+        stubs = [product_from_shopify(node, [], currency=currency, settings=self.settings)
+                 for node in found.values()]
+        by_id = {str(gid_number(node.get("id"))): node for node in found.values()}
+        products = []
+        for stub in rank(stubs, query, min(limit, 3)):
+            data = await self._catalogue(q.product_query, {"id": by_id[stub.id]["id"]}, lang,
+                                         "products.get")
+            node = data.get("product")
+            if node:
+                products.append(product_from_shopify(node, await self._variants(node),
+                                                     currency=currency, settings=self.settings))
+        return products
+
+    # -- changes ----------------------------------------------------------------------------
+    async def _cancel(self, order_id: str, reason: str) -> None:
+        node = await self._find(order_id)
+        status = status_from_shopify(node)
+        if status not in {OrderStatus.PENDING, OrderStatus.PAID}:
+            raise InvalidOperation(f"order is {status.value}, cannot cancel")
+        data = await self.graphql(q.ORDER_CANCEL, {
+            "orderId": node["id"], "staffNote": "Atiende: cancelled at the customer's request"},
+            route="orders.cancel", mutation=True)
+        payload = data.get("orderCancel") or {}
+        if payload.get("orderCancelUserErrors"):
+            codes = [e.get("code") for e in payload["orderCancelUserErrors"]]
+            raise InvalidOperation(f"shopify orders.cancel refused: {codes}")
+        job = payload.get("job") or {}
+        # the cancellation runs as a background job: wait (briefly) until Shopify says it is done
+        deadline = time.monotonic() + self.settings.deadline
+        while job.get("id") and not job.get("done") and time.monotonic() < deadline:
+            await asyncio.sleep(0.3)
+            job = (await self.graphql(q.JOB, {"id": job["id"]}, route="job.get")).get("job") or {}
+
+    async def _change_address(self, order_id: str, address: str) -> None:
+        node = await self._find(order_id)
+        status = status_from_shopify(node)
+        if status not in {OrderStatus.PENDING, OrderStatus.PAID}:
+            raise InvalidOperation(f"order is {status.value}, address is fixed")
+        current = node.get("shippingAddress") or {}
+        country = current.get("countryCodeV2")
+        fields = split_address(address, country)
+        data = await self.graphql(q.ORDER_UPDATE_ADDRESS, {"input": {
+            "id": node["id"], "shippingAddress": {
+                "firstName": current.get("firstName"), "lastName": current.get("lastName"),
+                "address1": fields["address1"], "address2": fields["address2"],
+                "city": fields["city"], "zip": fields["postcode"], "countryCode": country,
+                "provinceCode": fields["state"] or current.get("provinceCode"),
+                "phone": current.get("phone")}}}, route="orders.address", mutation=True)
+        errors = (data.get("orderUpdate") or {}).get("userErrors")
+        if errors:
+            raise InvalidOperation(f"shopify orders.address refused ({len(errors)} errors)")
+
+    async def _create_return(self, order_id: str, *, item_ids: list[int], reason: str,
+                             kind: str, refund_cents: int) -> ReturnRecord:
+        node = await self._find(order_id)
+        fulfilled: dict[int, Mapping[str, Any]] = {}
+        for parcel in node.get("fulfillments") or []:
+            for line in (parcel.get("fulfillmentLineItems") or {}).get("nodes") or []:
+                fulfilled[gid_number((line.get("lineItem") or {}).get("id"))] = line
+        missing = [i for i in item_ids if i not in fulfilled]
+        if missing:
+            raise InvalidOperation(f"items {missing} were not shipped")
+        note = reason if kind == "refund" else f"{reason} (cambio de talla / size exchange)"
+        data = await self.graphql(q.RETURN_REQUEST, {"input": {
+            "orderId": node["id"],
+            "returnLineItems": [{"fulfillmentLineItemId": fulfilled[i]["id"],
+                                 "quantity": int(fulfilled[i].get("quantity") or 1),
+                                 "returnReason": return_reason(reason),
+                                 "customerNote": note[:300]} for i in item_ids]}},
+            route="returns.request", mutation=True)
+        payload = data.get("returnRequest") or {}
+        created = payload.get("return") or {}
+        if payload.get("userErrors") or not created:
+            raise InvalidOperation("shopify returns.request refused")
+        return ReturnRecord(rma=str(created.get("name")), order_id=order_id,
+                            item_ids=tuple(sorted(item_ids)), reason=reason, kind=kind,
+                            status=RETURN_STATUS.get(created.get("status") or "", "requested"),
+                            refund_cents=refund_cents, created_at=datetime.now(UTC))
+
+    async def access_scopes(self) -> tuple[str, list[str]]:
+        """(shop name, granted scopes) for ``python -m actions.store check``."""
+        data = await self.graphql(q.ACCESS_SCOPES, route="app.scopes")
+        scopes = [s.get("handle", "") for s in
+                  (data.get("currentAppInstallation") or {}).get("accessScopes") or []]
+        return str((data.get("shop") or {}).get("name") or ""), scopes
+
+    # -- python -m actions.store check ------------------------------------------------------
+    async def check(self) -> list[Any]:
+        from actions.store.check import Probe
+
+        try:
+            name, scopes = await self.access_scopes()
+        except PlatformAuthError as exc:
+            return [Probe("credentials", False, f"rejected (HTTP {exc.status}): check "
+                          "SHOPIFY_SHOP and SHOPIFY_ACCESS_TOKEN")]
+        except StoreUnavailable as exc:
+            return [Probe("credentials", False, str(exc))]
+        granted = set(scopes)
+        probes = [Probe("credentials", True, f"shop {name!r}"),
+                  Probe("read orders", "read_orders" in granted,
+                        "read_orders" if "read_orders" in granted else "read_orders missing"),
+                  Probe("read products", "read_products" in granted,
+                        "read_products" if "read_products" in granted
+                        else "read_products missing")]
+        for scope, why in (("read_inventory", "stock counts"),
+                           ("read_translations", "product names in the shopper's language"),
+                           ("read_returns", "returns on orders")):
+            probes.append(Probe(scope, True if scope in granted else None,
+                                "granted" if scope in granted else f"missing: no {why}"))
+        writes = {"write_orders", "write_returns"} & granted
+        probes.append(Probe("write permission", bool(writes),
+                            ", ".join(sorted(writes)) if writes else "read-only app"))
+        return probes

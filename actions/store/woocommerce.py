@@ -1,0 +1,410 @@
+"""WooCommerce adapter: the WooCommerce REST API v3 (``/wp-json/wc/v3``), consumer key + secret.
+
+Reference: https://woocommerce.github.io/woocommerce-rest-api-docs/ (source:
+github.com/woocommerce/woocommerce-rest-api-docs, ``source/includes/wp-api-v3``). Authentication is
+HTTP Basic with the consumer key and secret over HTTPS (``_authentication.md``).
+
+What the shopper's number means: WooCommerce's ``number`` is what the shopper sees; it equals the
+post ``id`` unless a sequential-numbers plugin renumbers orders, so the adapter tries ``GET
+/orders/<digits>`` and checks its ``number``, and otherwise searches ``?search=<digits>``.
+
+Statuses (``_orders.md``): ``pending``/``on-hold``/``failed`` wait for payment, ``processing`` is
+paid (shipped once a tracking number exists), ``completed`` is the end of the road — read as
+*delivered* by default (``WOOCOMMERCE_COMPLETED_MEANS=shipped`` for shops that complete on
+dispatch), ``cancelled``, ``refunded``. Plugins' ``shipped``/``delivered`` statuses are understood.
+Tracking comes from the official Shipment Tracking extension's endpoint when it is installed.
+
+The bot may cancel (``PUT status=cancelled``, then a refund through the payment gateway for paid
+orders) and change the shipping address; each change leaves a private order note for the team.
+WooCommerce has no returns API: return requests go to an agent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from actions.store.base import (
+    InvalidOperation,
+    Order,
+    OrderItem,
+    OrderNotFound,
+    OrderStatus,
+    Product,
+    ProductVariant,
+    Refund,
+    StoreUnavailable,
+)
+from actions.store.http import HTTPClient, PlatformAuthError, RetryPolicy, json_body
+from actions.store.mapping import (
+    canonical_order_id,
+    category_for,
+    customer_from,
+    format_address,
+    html_to_text,
+    numbers_match,
+    option_key,
+    order_digits,
+    parse_datetime,
+    payment_method_for,
+    split_address,
+    to_cents,
+)
+from actions.store.remote import RemoteStore
+from actions.store.search import platform_terms, query_variants, rank
+from actions.store.settings import StoreSettings
+
+logger = logging.getLogger(__name__)
+
+API = "/wc/v3"
+TRACKING_API = "/wc-shipment-tracking/v3"
+PAGE_SIZE = 100  # WooCommerce's maximum per_page
+
+#: WooCommerce order status -> Atiende status ("completed" is decided by completed_means)
+WOO_STATUS: dict[str, OrderStatus] = {
+    "pending": OrderStatus.PENDING,
+    "on-hold": OrderStatus.PENDING,
+    "failed": OrderStatus.PENDING,
+    "checkout-draft": OrderStatus.PENDING,
+    "processing": OrderStatus.PAID,
+    "shipped": OrderStatus.SHIPPED,  # common plugin statuses
+    "in-transit": OrderStatus.IN_TRANSIT,
+    "delivered": OrderStatus.DELIVERED,
+    "cancelled": OrderStatus.CANCELLED,
+    "trash": OrderStatus.CANCELLED,
+    "refunded": OrderStatus.REFUNDED,
+}
+
+
+def status_from_woo(status: str, *, tracked: bool, completed_means: str = "delivered"
+                    ) -> OrderStatus:
+    """Atiende's status for a WooCommerce order (also what an order webhook will map with)."""
+    status = status.removeprefix("wc-")
+    if status == "completed":
+        return OrderStatus.SHIPPED if completed_means == "shipped" else OrderStatus.DELIVERED
+    mapped = WOO_STATUS.get(status)
+    if mapped is None:
+        logger.info("woocommerce: unknown order status %r read as paid", status)
+        mapped = OrderStatus.PAID
+    if mapped == OrderStatus.PAID and tracked:
+        return OrderStatus.SHIPPED  # a tracking number means it left the warehouse
+    return mapped
+
+
+def _meta(items: list[Mapping[str, Any]] | None, *keys: str) -> str:
+    for entry in items or []:
+        if entry.get("key") in keys and entry.get("value") not in (None, ""):
+            return str(entry["value"])
+    return ""
+
+
+def _size_of(item: Mapping[str, Any]) -> str | None:
+    for entry in item.get("meta_data") or []:
+        if option_key(str(entry.get("key", ""))) == "size" and entry.get("value"):
+            return str(entry.get("display_value") or entry["value"])
+    return None
+
+
+def order_from_woo(payload: Mapping[str, Any], *, order_id: str, settings: StoreSettings,
+                   refunds: list[Mapping[str, Any]] = (),  # type: ignore[assignment]
+                   trackings: list[Mapping[str, Any]] = (),  # type: ignore[assignment]
+                   categories: Mapping[int, list[str]] | None = None,
+                   completed_means: str = "delivered") -> Order:
+    """An :class:`Order` from a REST v3 order (the same JSON an order webhook delivers)."""
+    billing = payload.get("billing") or {}
+    shipping = payload.get("shipping") or {}
+    ship_to = shipping if shipping.get("address_1") else billing
+    country = ship_to.get("country") or billing.get("country")
+    customer = customer_from(
+        cid=payload.get("customer_id"),
+        name=f"{billing.get('first_name', '')} {billing.get('last_name', '')}",
+        email=billing.get("email", ""), phone=billing.get("phone", ""), country=country,
+        locale=_meta(payload.get("meta_data"), "wpml_language", "_wpml_language"),
+        default_market=settings.default_market)
+    items = []
+    for line in payload.get("line_items") or []:
+        quantity = int(line.get("quantity") or 1)
+        paid = to_cents(line.get("total")) + to_cents(line.get("total_tax"))
+        product_cats = (categories or {}).get(int(line.get("product_id") or 0), [])
+        items.append(OrderItem(
+            id=int(line["id"]), sku=str(line.get("sku") or ""), name=html_to_text(line.get("name")),
+            category=category_for(*product_cats, line.get("name"),
+                                  overrides=settings.category_map),
+            size=_size_of(line), quantity=quantity, unit_price_cents=round(paid / quantity)))
+    tracking = trackings[0] if trackings else {}
+    status = status_from_woo(str(payload.get("status", "")), tracked=bool(trackings),
+                             completed_means=completed_means)
+    completed = parse_datetime(payload.get("date_completed_gmt"))
+    method = payment_method_for(payload.get("payment_method"), payload.get("payment_method_title"))
+    return Order(
+        id=order_id, customer=customer, status=status, currency=str(payload.get("currency", "")),
+        total_cents=to_cents(payload.get("total")), payment_method=method,
+        placed_at=parse_datetime(payload.get("date_created_gmt")
+                                 or payload.get("date_created")),  # type: ignore[arg-type]
+        shipping_address=format_address(
+            address1=ship_to.get("address_1", ""), address2=ship_to.get("address_2", ""),
+            postcode=ship_to.get("postcode", ""), city=ship_to.get("city", ""),
+            state=ship_to.get("state", "") if country == "US" else ""),
+        items=tuple(items),
+        carrier=tracking.get("tracking_provider") or None,
+        tracking_number=tracking.get("tracking_number") or None,
+        tracking_url=tracking.get("tracking_link") or None,
+        shipped_at=parse_datetime(tracking.get("date_shipped")) if tracking else None,
+        delivered_at=completed if status == OrderStatus.DELIVERED else None,
+        cancelled_at=parse_datetime(payload.get("date_modified_gmt"))
+        if status == OrderStatus.CANCELLED else None,
+        refunds=tuple(Refund(
+            id=int(r["id"]), order_id=order_id, amount_cents=abs(to_cents(r.get("amount"))),
+            currency=str(payload.get("currency", "")), method=method,
+            # a WooCommerce refund is a record of money already sent back (by the gateway when
+            # refunded_payment is true, by hand otherwise): it is done when it exists
+            status="completed",
+            created_at=parse_datetime(r.get("date_created_gmt")
+                                      or r.get("date_created")),  # type: ignore[arg-type]
+            completed_at=parse_datetime(r.get("date_created_gmt") or r.get("date_created")))
+            for r in refunds),
+    )
+
+
+def product_from_woo(product: Mapping[str, Any], variations: list[Mapping[str, Any]], *,
+                     currency: str, settings: StoreSettings) -> Product:
+    """A :class:`Product` from a REST v3 product and its variations."""
+    def variant(entry: Mapping[str, Any]) -> ProductVariant:
+        stock = entry.get("stock_quantity") if entry.get("manage_stock") else None
+        status = entry.get("stock_status", "instock")
+        options = tuple((option_key(a.get("name")), str(a.get("option")))
+                        for a in entry.get("attributes") or [] if a.get("option"))
+        return ProductVariant(
+            sku=str(entry.get("sku") or ""), options=options,
+            price_cents=to_cents(entry.get("price") or entry.get("regular_price")),
+            currency=currency, stock=int(stock) if stock is not None else None,
+            available=status in {"instock", "onbackorder"} and entry.get("purchasable", True)
+            and (stock is None or int(stock) > 0 or status == "onbackorder"))
+
+    names = [c.get("name") for c in product.get("categories") or []]
+    return Product(
+        id=str(product["id"]), sku=str(product.get("sku") or ""),
+        name=html_to_text(product.get("name")),
+        description=html_to_text(product.get("description") or product.get("short_description")),
+        category=category_for(*names, product.get("name"), overrides=settings.category_map),
+        url=product.get("permalink") or None,
+        variants=tuple(variant(v) for v in variations) if variations else (variant(product),))
+
+
+class WooCommerceStore(RemoteStore):
+    platform = "woocommerce"
+    native_operations = frozenset({"cancel_order", "change_address"})
+
+    def __init__(self, settings: StoreSettings,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        http = HTTPClient(
+            "woocommerce", settings.woocommerce_url + "/wp-json",
+            policy=RetryPolicy(timeout=settings.timeout, retries=settings.retries,
+                               deadline=settings.deadline, max_wait=settings.max_wait),
+            auth=httpx.BasicAuth(settings.woocommerce_key, settings.woocommerce_secret),
+            headers={"Accept": "application/json", "User-Agent": "Atiende (store adapter)"},
+            transport=transport)
+        super().__init__(settings, http)
+        self.completed_means = settings.woocommerce_completed_means
+        self._currency: str | None = None
+        self._tracking_installed: bool | None = None
+
+    # -- helpers ----------------------------------------------------------------------------
+    async def _pages(self, path: str, route: str, *, max_pages: int = 5,
+                     **params: Any) -> list[Any]:
+        """Every item of a paginated collection (``X-WP-TotalPages``), up to ``max_pages``."""
+        items: list[Any] = []
+        page = 1
+        while True:
+            body, response = await self.get_json(path, route, page=page, **params)
+            if not isinstance(body, list):
+                break
+            items.extend(body)
+            total = int(response.headers.get("X-WP-TotalPages", "1") or 1)
+            if page >= min(total, max_pages):
+                break
+            page += 1
+        return items
+
+    async def _find(self, order_id: str) -> Mapping[str, Any]:
+        digits = order_digits(order_id)
+        prefix = self.settings.order_prefix
+        body, _ = await self.get_json(f"{API}/orders/{digits}", "orders.get")
+        if isinstance(body, dict) and numbers_match(body.get("number"), order_id, prefix):
+            return body
+        for candidate in await self._pages(f"{API}/orders", "orders.search", max_pages=2,
+                                           search=digits, per_page=20):
+            if numbers_match(candidate.get("number"), order_id, prefix):
+                return candidate  # type: ignore[no-any-return]
+        raise OrderNotFound(order_id)
+
+    async def _trackings(self, woo_id: int) -> list[Mapping[str, Any]]:
+        if self._tracking_installed is False:
+            return []
+        body, response = await self.get_json(f"{TRACKING_API}/orders/{woo_id}/shipment-trackings",
+                                         "tracking.list")
+        if body is None and "rest_no_route" in response.text:
+            self._tracking_installed = False  # the extension is not installed on this store
+            return []
+        self._tracking_installed = True
+        return list(body or [])
+
+    async def _categories(self, payload: Mapping[str, Any]) -> dict[int, list[str]]:
+        ids = sorted({int(i.get("product_id") or 0) for i in payload.get("line_items") or []} - {0})
+        if not ids:
+            return {}
+        try:
+            products = await self._pages(f"{API}/products", "products.include", max_pages=1,
+                                         include=",".join(map(str, ids)), per_page=PAGE_SIZE)
+        except StoreUnavailable as exc:  # categories refine the policy; names still work
+            logger.warning("woocommerce: product categories unavailable (%s)", exc)
+            return {}
+        return {int(p["id"]): [c.get("name", "") for c in p.get("categories") or []]
+                for p in products}
+
+    async def _load(self, payload: Mapping[str, Any], order_id: str) -> Order:
+        woo_id = int(payload["id"])
+        refunds = []
+        if payload.get("refunds"):
+            refunds = await self._pages(f"{API}/orders/{woo_id}/refunds", "refunds.list",
+                                        per_page=PAGE_SIZE)
+        return order_from_woo(payload, order_id=order_id, settings=self.settings,
+                              refunds=refunds, trackings=await self._trackings(woo_id),
+                              categories=await self._categories(payload),
+                              completed_means=self.completed_means)
+
+    # -- reads ------------------------------------------------------------------------------
+    async def _fetch_order(self, order_id: str) -> Order:
+        return await self._load(await self._find(order_id), order_id)
+
+    async def _fetch_order_by_ref(self, ref: str) -> Order:
+        body, _ = await self.get_json(f"{API}/orders/{ref}", "orders.get")
+        if not isinstance(body, dict):
+            raise OrderNotFound(ref)
+        return await self._load(body, canonical_order_id(body.get("number")))
+
+    async def _fetch_customer_orders(self, email: str) -> list[Order]:
+        wanted = email.strip().lower()
+        found = [o for o in await self._pages(f"{API}/orders", "orders.by_email", max_pages=2,
+                                              search=wanted, per_page=50)
+                 if (o.get("billing") or {}).get("email", "").strip().lower() == wanted]
+        orders = [await self._load(o, canonical_order_id(o.get("number"))) for o in found]
+        return sorted(orders, key=lambda o: o.placed_at, reverse=True)
+
+    async def currency(self) -> str:
+        if self._currency is None:
+            body, _ = await self.get_json(f"{API}/data/currencies/current", "currency.current")
+            self._currency = str((body or {}).get("code") or "")
+        return self._currency
+
+    async def _search_products(self, query: str, *, lang: str, limit: int) -> list[Product]:
+        terms = platform_terms(query)
+        if not terms:
+            return []
+        found: dict[int, Mapping[str, Any]] = {}
+        for term in query_variants(terms):
+            for product in await self._pages(f"{API}/products", "products.search", max_pages=1,
+                                             search=term, status="publish", per_page=20):
+                found.setdefault(int(product["id"]), product)
+            if found:
+                break
+        currency = await self.currency()
+        candidates = []
+        for product in found.values():
+            variations = []
+            if product.get("type") == "variable":
+                variations = await self._pages(f"{API}/products/{product['id']}/variations",
+                                               "variations.list", max_pages=20,
+                                               per_page=PAGE_SIZE)
+            candidates.append(product_from_woo(product, variations, currency=currency,
+                                               settings=self.settings))
+        return rank(candidates, query, limit)
+
+    # -- changes ----------------------------------------------------------------------------
+    async def _write(self, method: str, path: str, route: str, body: Any) -> Any:
+        response = await self.http.request(method, path, route=route, json=body)
+        if response.status_code == 404:
+            raise OrderNotFound(path.rsplit("/", 1)[-1])
+        if response.status_code >= 400:
+            code = (json_body(response, "woocommerce", route) or {}).get("code", "")
+            raise InvalidOperation(f"woocommerce {route}: HTTP {response.status_code} {code}")
+        return json_body(response, "woocommerce", route)
+
+    async def _note(self, woo_id: int, text: str) -> None:
+        try:
+            await self._write("POST", f"{API}/orders/{woo_id}/notes", "notes.create",
+                              {"note": text, "customer_note": False})
+        except (InvalidOperation, StoreUnavailable) as exc:  # the change itself stands
+            logger.warning("woocommerce: order note not written (%s)", exc)
+
+    async def _cancel(self, order_id: str, reason: str) -> None:
+        payload = await self._find(order_id)
+        status = status_from_woo(str(payload.get("status", "")), tracked=False,
+                                 completed_means=self.completed_means)
+        woo_id = int(payload["id"])
+        if status not in {OrderStatus.PENDING, OrderStatus.PAID} or await self._trackings(woo_id):
+            raise InvalidOperation(f"order is {payload.get('status')}, cannot cancel")
+        await self._write("PUT", f"{API}/orders/{woo_id}", "orders.cancel", {"status": "cancelled"})
+        note = "Atiende: pedido cancelado a petición del cliente (chat)."
+        if status == OrderStatus.PAID and to_cents(payload.get("total")) > 0:
+            try:
+                await self._write("POST", f"{API}/orders/{woo_id}/refunds", "refunds.create", {
+                    "amount": payload.get("total"), "reason": "Cancelado por el cliente (Atiende)",
+                    "api_refund": True})
+                note += " Reembolso emitido por la pasarela de pago."
+            except (InvalidOperation, StoreUnavailable) as exc:
+                logger.warning("woocommerce: refund after cancellation not issued (%s)", exc)
+                note += " ATENCIÓN: el reembolso automático falló; hay que emitirlo a mano."
+        await self._note(woo_id, note)
+
+    async def _change_address(self, order_id: str, address: str) -> None:
+        payload = await self._find(order_id)
+        woo_id = int(payload["id"])
+        status = status_from_woo(str(payload.get("status", "")), tracked=False,
+                                 completed_means=self.completed_means)
+        if status not in {OrderStatus.PENDING, OrderStatus.PAID} or await self._trackings(woo_id):
+            raise InvalidOperation(f"order is {payload.get('status')}, address is fixed")
+        shipping = dict(payload.get("shipping") or {})
+        country = shipping.get("country") or (payload.get("billing") or {}).get("country")
+        fields = split_address(address, country)
+        shipping.update(address_1=fields["address1"], address_2=fields["address2"],
+                        postcode=fields["postcode"], city=fields["city"],
+                        state=fields["state"] or shipping.get("state", ""))
+        await self._write("PUT", f"{API}/orders/{woo_id}", "orders.address", {"shipping": shipping})
+        await self._note(woo_id, "Atiende: el cliente cambió la dirección de envío por chat.")
+
+
+    # -- python -m actions.store check ------------------------------------------------------
+    async def check(self) -> list[Any]:
+        from actions.store.check import Probe
+
+        try:
+            _, response = await self.get_json(f"{API}/orders", "check.orders", per_page=1)
+        except PlatformAuthError as exc:
+            return [Probe("credentials", False, f"rejected (HTTP {exc.status}): check the "
+                          "consumer key and secret, and that WOOCOMMERCE_URL is the https site")]
+        total = response.headers.get("X-WP-Total")
+        probes = [Probe("credentials", True, "accepted"),
+                  Probe("read orders", True, f"{total} orders" if total else "ok")]
+        try:
+            _, response = await self.get_json(f"{API}/products", "check.products", per_page=1)
+            total = response.headers.get("X-WP-Total")
+            probes.append(Probe("read products", True, f"{total} products" if total else "ok"))
+            probes.append(Probe("store currency", True, await self.currency()))
+        except PlatformAuthError:
+            probes.append(Probe("read products", False, "the key's user cannot read products"))
+        _, response = await self.get_json(f"{TRACKING_API}/orders/0/shipment-trackings",
+                                      "check.tracking")
+        installed = "rest_no_route" not in response.text
+        probes.append(Probe("Shipment Tracking extension", True if installed else None,
+                            "installed" if installed else
+                            "not installed: orders will show no tracking number"))
+        try:  # order 0 does not exist: a read/write key gets 400/404, a read key 401
+            await self.http.request("PUT", f"{API}/orders/0", route="check.write", json={})
+            probes.append(Probe("write permission", True, "read/write key"))
+        except PlatformAuthError:
+            probes.append(Probe("write permission", False, "read-only key"))
+        return probes

@@ -1,0 +1,1 @@
+CREATE DATABASE atiende_rasa OWNER atiende;

@@ -1,0 +1,107 @@
+"""``python -m kb_index eval-store``: a store's own shopper questions against its index.
+
+A store that imports its FAQ wants to know, before going live, how its shoppers' questions would
+be answered. Give it the questions its agents received (a text file, one per line, or CSV/JSONL
+with ``question`` and optionally ``expected`` — the article id *or* the FAQ question that answers
+it; several allowed, as a list or separated by ``|`` — and ``lang``). With labels it reports
+recall@1/@3 and MRR per language, plus how many questions would be answered at the calibrated
+threshold and how many of those answers are right; without labels it lists each question's top
+articles and confidence, ready to be labelled.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kb_index.index import KBIndex, guess_language
+from kb_index.settings import answer_threshold
+
+
+@dataclass(frozen=True)
+class StoreQuestion:
+    question: str
+    lang: str | None
+    expected: tuple[str, ...]  # article ids or FAQ questions that answer it (any of them)
+
+
+def load_store_questions(path: str | Path) -> list[StoreQuestion]:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    rows: list[dict[str, Any]]
+    if suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+    elif suffix == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = [{(k or "").strip().lower(): v for k, v in row.items()}
+                    for row in csv.DictReader(handle)]
+    else:
+        rows = [{"question": line} for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+    out = []
+    for n, row in enumerate(rows, start=1):
+        question = str(row.get("question") or row.get("query") or "").strip()
+        if not question:
+            raise ValueError(f"{path}:{n}: no 'question'")
+        raw = row.get("expected") or ()
+        expected = [raw] if isinstance(raw, str) else list(raw)
+        expected = [part.strip() for e in expected for part in str(e).split("|") if part.strip()]
+        out.append(StoreQuestion(question, (row.get("lang") or None), tuple(expected)))
+    return out
+
+
+def evaluate_store(index: KBIndex, questions: list[StoreQuestion], top_k: int = 3
+                   ) -> dict[str, Any]:
+    """Per-language figures and one row per question (what the shopper would have got)."""
+    titles = {c.title.strip().lower(): c.article_id for c in index.chunks}
+    ids = {c.article_id for c in index.chunks}
+    threshold = answer_threshold(index.meta["encoder"])
+    langs = [q.lang or guess_language(q.question) or "es" for q in questions]
+    vectors = index.encode_queries([q.question for q in questions], langs)
+    rows, unknown = [], []
+    per_lang: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for q, lang, vector in zip(questions, langs, vectors, strict=True):
+        hits = index.search(q.question, top_k=max(top_k, 10), prefer_lang=lang,
+                            query_vector=vector)
+        expected = []
+        for label in q.expected:
+            article = label if label in ids else titles.get(label.lower())
+            if article is None:
+                unknown.append(label)
+            else:
+                expected.append(article)
+        ranked = [h.article_id for h in hits]
+        row = {"question": q.question, "lang": lang, "expected": expected,
+               "top": [{"article": h.article_id, "title": h.title,
+                        "confidence": round(h.confidence, 4)} for h in hits[:top_k]],
+               "answered": bool(hits) and hits[0].confidence >= threshold,
+               "rank": min((ranked.index(e) + 1 for e in expected if e in ranked), default=None)}
+        rows.append(row)
+        per_lang[lang].append(row)
+    summary: dict[str, Any] = {}
+    for lang, items in sorted(per_lang.items()):
+        labelled = [r for r in items if r["expected"]]
+        answered = [r for r in items if r["answered"]]
+        entry: dict[str, Any] = {"n": len(items), "labelled": len(labelled),
+                                 "answered_share": round(len(answered) / len(items), 4)}
+        if labelled:
+            n = len(labelled)
+            entry.update({
+                "recall@1": round(sum(r["rank"] == 1 for r in labelled) / n, 4),
+                "recall@3": round(sum(bool(r["rank"]) and r["rank"] <= 3
+                                      for r in labelled) / n, 4),
+                "mrr": round(sum(1 / r["rank"] for r in labelled if r["rank"]) / n, 4),
+            })
+            answered_labelled = [r for r in labelled if r["answered"]]
+            if answered_labelled:
+                entry["precision_when_answering"] = round(
+                    sum(r["rank"] == 1 for r in answered_labelled) / len(answered_labelled), 4)
+        summary[lang] = entry
+    return {"index": index.meta.get("corpus_hash", "")[:12], "encoder": index.meta["encoder"],
+            "threshold": threshold, "summary": summary,
+            "unknown_expected": sorted(set(unknown)), "questions": rows}
