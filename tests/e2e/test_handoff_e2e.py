@@ -69,6 +69,9 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         "RASA_PORT": str(free_port()),
         "ACTIONS_PORT": str(free_port()),
         "HANDOFF_PORT": str(free_port()),
+        # every port its own free one: the defaults (next to RASA_PORT / HANDOFF_PORT) can be taken
+        "RASA_ADMIN_PORT": str(free_port()),
+        "MAIL_CATCHER_PORT": str(free_port()),
         "HANDOFF_BOT_TOKEN": BOT_TOKEN,
         "HANDOFF_SECRET_KEY": "e2e-secret-key-0123456789abcdef",
         "RASA_TOKEN": "e2e-rasa-token-0123456789abcdef",

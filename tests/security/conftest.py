@@ -50,6 +50,8 @@ def bot_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         "ATIENDE_DATA_DIR": str(data_dir), "ATIENDE_ENV": "development",
         "RASA_PORT": str(_free_port()), "RASA_ADMIN_PORT": str(_free_port()),
         "ACTIONS_PORT": str(_free_port()), "HANDOFF_PORT": str(_free_port()),
+        # every port its own free one: the defaults (next to HANDOFF_PORT) can be taken
+        "MAIL_CATCHER_PORT": str(_free_port()),
         "RASA_TOKEN": SYSTEM_RASA_TOKEN,
         "HANDOFF_BOT_TOKEN": "security-bot-token-0123456789abcdef",
         "HANDOFF_SECRET_KEY": "security-secret-key-0123456789abcdef",

@@ -65,6 +65,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         "ATIENDE_DATA_DIR": str(data_dir), "ATIENDE_ENV": "development",
         "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()),
         "HANDOFF_PORT": str(free_port()), "HANDOFF_BOT_TOKEN": BOT_TOKEN,
+        # every port its own free one: the defaults (next to RASA_PORT / HANDOFF_PORT) can be taken
+        "RASA_ADMIN_PORT": str(free_port()), "MAIL_CATCHER_PORT": str(free_port()),
         "HANDOFF_SECRET_KEY": "e2e-secret-key-0123456789abcdef",
         "RASA_TOKEN": "e2e-rasa-token-0123456789abcdef",
         "HANDOFF_DATABASE_URL": f"sqlite:///{data_dir / 'handoff.db'}",
