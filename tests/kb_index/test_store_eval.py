@@ -1,0 +1,84 @@
+"""A store's own questions against its FAQ: questions the FAQ does not cover (``none``) measure
+abstention, and the report suggests the store's own threshold (kb_index.store_eval)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kb_index.cli import main
+from kb_index.store_eval import load_store_questions, suggest_threshold
+
+FAQ = [
+    {"id": "faq-01", "question": "¿Cuánto tarda la entrega?", "answer": "De 2 a 4 días laborables.",
+     "lang": "es"},
+    {"id": "faq-02", "question": "¿Puedo cancelar mi pedido?", "answer": "Sí, antes del envío.",
+     "lang": "es"},
+    {"id": "faq-03", "question": "¿Qué métodos de pago aceptan?", "answer": "Tarjeta y PayPal.",
+     "lang": "es"},
+]
+
+
+def row(confidence: float, *, expected: tuple[str, ...] = (), top: str = "faq-01",
+        not_covered: bool = False) -> dict[str, Any]:
+    return {"question": f"q{confidence}", "lang": "es", "expected": list(expected),
+            "not_covered": not_covered, "top": [{"article": top, "confidence": confidence}]}
+
+
+def test_none_marks_a_question_the_faq_does_not_answer(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"question": "¿hacéis descuentos a estudiantes?", "expected": "none"},
+        {"question": "¿cuándo llega?", "expected": "faq-01"},
+        {"question": "¿tenéis tienda física?"},
+    ]) + "\n", encoding="utf-8")
+    loaded = load_store_questions(path)
+    assert [(q.expected, q.not_covered) for q in loaded] == [
+        ((), True), (("faq-01",), False), ((), False)]
+
+
+def test_the_suggested_threshold_answers_right_entries_and_abstains_on_uncovered() -> None:
+    rows = [row(0.8, expected=("faq-01",)), row(0.7, expected=("faq-02",), top="faq-02"),
+            row(0.6, expected=("faq-03",), top="faq-01"),  # wrong top entry
+            row(0.5, not_covered=True), row(0.45, not_covered=True),
+            row(0.3, expected=("faq-01",))]  # right but barely similar
+    found = suggest_threshold(rows)
+    assert found is not None
+    assert 0.6 < found["threshold"] < 0.7  # above the wrong answer and both uncovered ones
+    assert found["correct_top1_answered"] == "2/3"
+    assert found["not_covered_abstained"] == "2/2"
+
+
+def test_no_threshold_is_suggested_without_both_kinds_of_label() -> None:
+    assert suggest_threshold([row(0.8, expected=("faq-01",))]) is None
+    assert suggest_threshold([row(0.8, not_covered=True)]) is None
+
+
+def test_eval_store_reports_uncovered_questions_answered_anyway(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    faq = tmp_path / "faq.jsonl"
+    faq.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in FAQ) + "\n",
+                   encoding="utf-8")
+    index = tmp_path / "idx"
+    assert main(["build", "--input", str(faq), "--out", str(index), "--encoder", "hash:256",
+                 "--quiet", "--policies", "none"]) == 0
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"question": "¿Cuánto tarda la entrega?", "expected": "faq-01", "lang": "es"},
+        {"question": "¿Puedo cancelar mi pedido?", "expected": "faq-02", "lang": "es"},
+        {"question": "mi código de descuento no funciona", "expected": "none", "lang": "es"},
+    ]) + "\n", encoding="utf-8")
+    report = tmp_path / "r.json"
+    assert main(["eval-store", "--index", str(index), "--questions", str(questions),
+                 "--report", str(report)]) == 0
+    data = json.loads(report.read_text())
+    es = data["summary"]["es"]
+    assert (es["labelled"], es["not_covered"], es["recall@1"]) == (2, 1, 1.0)
+    assert data["unknown_expected"] == []  # "none" is a label, not an unknown entry
+    assert data["suggested_threshold"]["correct_top1_answered"] == "2/2"
+    assert data["suggested_threshold"]["not_covered_abstained"] == "1/1"
+    out = capsys.readouterr().out
+    assert "not_covered=1" in out and "KB_MIN_SCORE=" in out
