@@ -82,3 +82,22 @@ def test_eval_store_reports_uncovered_questions_answered_anyway(
     assert data["suggested_threshold"]["not_covered_abstained"] == "1/1"
     out = capsys.readouterr().out
     assert "not_covered=1" in out and "KB_MIN_SCORE=" in out
+
+
+@pytest.mark.parametrize("store", ["nokkus", "hafado"])
+def test_third_party_faq_labels_use_other_stores_questions(store: str) -> None:
+    """The committed labels ask a FAQ only questions other stores wrote (taken from the external
+    set), and name only its 10 entries or ``none``."""
+    data = Path(__file__).parents[1] / "data"
+    external = {json.loads(line)["query"]: json.loads(line)
+                for line in (data / "kb_queries_external.jsonl").read_text("utf-8").splitlines()}
+    rows = [json.loads(line) for line in
+            (data / f"kb_store_questions_{store}.jsonl").read_text("utf-8").splitlines()]
+    entries = {f"{store}-{n:02d}" for n in range(1, 11)}
+    assert len(rows) >= 100
+    for r in rows:
+        assert r["question"] in external, r["question"]
+        assert store not in external[r["question"]].get("source", "")
+        labels = [r["expected"]] if isinstance(r["expected"], str) else r["expected"]
+        assert labels == ["none"] or set(labels) <= entries, r
+    assert sum(r["expected"] != "none" for r in rows) >= 60
