@@ -5,9 +5,10 @@
 The questions file is the one ``python -m kb_index eval-store`` reads, with both kinds of label:
 the FAQ entry that answers a question, or ``none`` for a topic the FAQ has no entry for. Prints,
 per variant, how many right top entries are answered and how many uncovered questions are answered
-anyway (a wrong answer). The calibrated variant is measured honestly: two folds (even / odd rows),
+anyway (a wrong answer). The calibrated variant is measured honestly: two folds,
 each threshold chosen on one fold (:func:`kb_index.store_eval.suggest_threshold`) and applied to
-the other, so no question is judged by a threshold it helped choose.
+the other, so no question is judged by a threshold it helped choose. The folds alternate the rows
+of each kind (covered, ``none``), so both hold both kinds.
 """
 
 from __future__ import annotations
@@ -49,8 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     index = KBIndex.load(args.index)
     report = evaluate_store(index, load_store_questions(args.questions))
-    rows = [r for r in report["questions"] if r["expected"] or r["not_covered"]]
-    folds = [rows[0::2], rows[1::2]]
+    covered = [r for r in report["questions"] if r["expected"]]
+    uncovered = [r for r in report["questions"] if r["not_covered"]]
+    # Alternate rows of each kind, so both folds hold both kinds in the same proportion.
+    folds = [covered[0::2] + uncovered[0::2], covered[1::2] + uncovered[1::2]]
+    rows = folds[0] + folds[1]
     chosen = [suggest_threshold(folds[1]), suggest_threshold(folds[0])]  # each from the other
     if None in chosen:
         raise SystemExit("each fold needs questions of both kinds (an entry, and 'none')")

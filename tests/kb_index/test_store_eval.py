@@ -101,3 +101,31 @@ def test_third_party_faq_labels_use_other_stores_questions(store: str) -> None:
         labels = [r["expected"]] if isinstance(r["expected"], str) else r["expected"]
         assert labels == ["none"] or set(labels) <= entries, r
     assert sum(r["expected"] != "none" for r in rows) >= 60
+
+
+def test_the_two_fold_bench_judges_each_fold_by_the_other_folds_threshold(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.kb_store_threshold import main as bench_main
+
+    faq = tmp_path / "faq.jsonl"
+    faq.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in FAQ) + "\n",
+                   encoding="utf-8")
+    index = tmp_path / "idx"
+    assert main(["build", "--input", str(faq), "--out", str(index), "--encoder", "hash:256",
+                 "--quiet", "--policies", "none"]) == 0
+    rows = [{"question": "¿Cuánto tarda la entrega?", "expected": "faq-01"},
+            {"question": "mi código de descuento no funciona", "expected": "none"},
+            {"question": "¿Puedo cancelar mi pedido?", "expected": "faq-02"},
+            {"question": "¿hacéis factura a empresas?", "expected": "none"}]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps({**r, "lang": "es"}, ensure_ascii=False)
+                                   for r in rows) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert bench_main(["--index", str(index), "--questions", str(questions)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["questions"] == 4
+    assert result["default"]["right_answered"] == "2/2"
+    assert len(result["calibrated_2fold"]["thresholds"]) == 2
+    # an exact repeat of a FAQ question scores far above an unrelated one: both folds separate them
+    assert result["calibrated_2fold"]["right_answered"] == "2/2"
+    assert result["calibrated_2fold"]["not_covered_answered"] == "0/2"
