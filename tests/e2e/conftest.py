@@ -3,7 +3,7 @@ real process (`python -m handoff_api serve`) on a free port with its own data di
 
 The handoff API alone is enough for the console and widget tests (handoffs are created with the bot
 token, the way the action server does). The whole-system tests share one `system` (all three
-processes, started once per session through `scripts.run.running_system`).
+processes, started once per session: tests/whole_system.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.whole_system import BOT_TOKEN
+
 ROOT = Path(__file__).resolve().parents[2]
 APP_PY = ROOT / ".venv" / "app" / "bin" / "python"
 CHROMIUM = os.environ.get("ATIENDE_CHROMIUM", "/usr/bin/chromium")
@@ -34,7 +36,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-BOT_TOKEN = "e2e-bot-token-0123456789abcdef"
 DEMO_PASSWORD = "atiende-demo"  # demo agents ana (supervisor) and leo, seeded in development mode
 SCREENSHOTS = Path(os.environ.get("ATIENDE_SCREENSHOTS", "/tmp"))
 
@@ -183,63 +184,10 @@ def start_handoff_server(data_dir: Path, **extra_env: str) -> Iterator[HandoffSe
             proc.wait(5)
 
 
-CHANNEL_VARS = (
-    "WHATSAPP_ACCESS_TOKEN",
-    "WHATSAPP_APP_SECRET",
-    "WHATSAPP_VERIFY_TOKEN",
-    "WHATSAPP_PHONE_NUMBER_ID",
-    "MESSENGER_PAGE_ACCESS_TOKEN",
-    "MESSENGER_APP_SECRET",
-    "MESSENGER_VERIFY_TOKEN",
-)
-METRICS_TOKEN = "e2e-metrics-token-0123456789abcdef"
-
-
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The whole system (Rasa with the trained model, action server on the seeded demo store,
-    handoff API, the local mail catcher), started ONCE by `scripts.run.running_system` for every
-    module that needs it (test_handoff_e2e, test_rating_ops_e2e, test_withdrawal_e2e): Rasa alone
-    takes about a minute to load its model on 2 busy cores. The tests share it, so each one talks
-    as its own shopper (own conversation id, own order) and checks only what it did itself."""
-    from scripts.prepare import model_problem
-    from scripts.run import running_system
-
-    if (problem := model_problem()) is not None:
-        pytest.fail(f"the whole-system tests need the trained Rasa model: {problem} "
-                    "(run `make train`)")
-    data_dir = tmp_path_factory.mktemp("atiende-e2e")
-    seeded = subprocess.run(
-        [str(APP_PY), "-m", "actions.store", "seed", "--db", str(data_dir / "store.db")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
-    assert seeded.returncode == 0, seeded.stderr
-    overrides = {
-        "ATIENDE_DATA_DIR": str(data_dir),
-        "ATIENDE_ENV": "development",  # demo agents ana / leo
-        "RASA_PORT": str(free_port()),
-        "ACTIONS_PORT": str(free_port()),
-        "HANDOFF_PORT": str(free_port()),
-        # every port its own free one: the defaults (next to RASA_PORT / HANDOFF_PORT) can be taken
-        "RASA_ADMIN_PORT": str(free_port()),
-        "MAIL_CATCHER_PORT": str(free_port()),  # e-mails land in <data>/mail
-        "STORE_DATABASE": str(data_dir / "store.db"),
-        "HANDOFF_BOT_TOKEN": BOT_TOKEN,
-        "HANDOFF_SECRET_KEY": "e2e-secret-key-0123456789abcdef",
-        "RASA_TOKEN": "e2e-rasa-token-0123456789abcdef",
-        "HANDOFF_DATABASE_URL": f"sqlite:///{data_dir / 'handoff.db'}",
-        "BUSINESS_HOURS": "mon-sun 00:00-24:00",  # agents "on duty" whatever the time of the run
-        "ATIENDE_METRICS_TOKEN": METRICS_TOKEN,
-        "ATIENDE_CSAT_SAMPLE_RATE": "1",
-        # bot/credentials.yml references these; Rasa refuses to start if one is unset (empty = off)
-        **{name: os.environ.get(name, "") for name in CHANNEL_VARS},
-    }
-    try:
-        with running_system(overrides) as running:
-            running.data_dir = data_dir
-            running.ports = {k: int(overrides[k]) for k in ("RASA_PORT", "ACTIONS_PORT")}
-            yield running
-    except SystemExit as exc:  # preflight refusals (port taken, model missing, venv missing)
-        pytest.fail(str(exc))
+def system(whole_system: Any) -> Any:
+    """The whole system (tests/whole_system.py), shared with tests/security's ``bot_system``."""
+    return whole_system
 
 
 @pytest.fixture(scope="session")

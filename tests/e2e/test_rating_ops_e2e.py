@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from privacy.records import privacy_key, pseudonym
-from tests.e2e.conftest import METRICS_TOKEN
 from tests.e2e.test_handoff_e2e import log_tails, poll
 from tests.timing.test_prometheus import parse
+from tests.whole_system import METRICS_TOKEN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
