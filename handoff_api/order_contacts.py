@@ -10,10 +10,11 @@ import logging
 import re
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import create_engine, select
+from sqlalchemy import text as sql_text
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from handoff_api.models import Handoff, NotificationOptOut
@@ -95,26 +96,42 @@ class WhatsAppContacts(Protocol):
 
 class KnownWhatsAppContacts:
     """WhatsApp contacts the store has talked to: conversations in the bot's Meta channel state
-    (``$ATIENDE_DATA_DIR/meta_channels.db``, table ``last_inbound``, read-only) and WhatsApp
+    (table ``last_inbound``, read-only: the SQLite file ``$ATIENDE_DATA_DIR/meta_channels.db``, or
+    the database of ``ATIENDE_CHANNEL_STATE_URL`` when the bot's replicas share one) and WhatsApp
     handoffs in this database. Matched on the last 9 digits, like the identity check."""
 
-    def __init__(self, sessions: sessionmaker[Session], meta_state: Path | None) -> None:
+    def __init__(self, sessions: sessionmaker[Session], meta_state: Path | str | None) -> None:
         self.sessions = sessions
         self.meta_state = meta_state
+        self._engine: Any = None
+
+    def _from_channel_state(self, tail: str) -> list[str]:
+        query = ("SELECT conversation_id FROM last_inbound WHERE channel = 'whatsapp' "
+                 "AND conversation_id LIKE :tail ORDER BY at DESC LIMIT 5")
+        if isinstance(self.meta_state, str):  # a database URL
+            if self._engine is None:
+                self._engine = create_engine(self.meta_state, pool_pre_ping=True)
+            try:
+                with self._engine.connect() as conn:
+                    return list(conn.execute(sql_text(query), {"tail": f"%{tail}"}).scalars())
+            except SQLAlchemyError as exc:
+                logger.warning("order notices: WhatsApp channel state unreadable (%s)",
+                               type(exc).__name__)
+                return []
+        if self.meta_state is None or not self.meta_state.is_file():
+            return []
+        try:
+            conn = sqlite3.connect(f"file:{self.meta_state}?mode=ro", uri=True, timeout=2)
+            try:
+                return [r[0] for r in conn.execute(query, {"tail": f"%{tail}"})]
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            logger.warning("order notices: WhatsApp channel state unreadable (%s)", exc)
+            return []
 
     def _candidates(self, tail: str) -> list[str]:
-        found: list[str] = []
-        if self.meta_state is not None and self.meta_state.is_file():
-            try:
-                conn = sqlite3.connect(f"file:{self.meta_state}?mode=ro", uri=True, timeout=2)
-                try:
-                    found += [r[0] for r in conn.execute(
-                        "SELECT conversation_id FROM last_inbound WHERE channel = 'whatsapp' "
-                        "AND conversation_id LIKE ? ORDER BY at DESC LIMIT 5", (f"%{tail}",))]
-                finally:
-                    conn.close()
-            except sqlite3.Error as exc:
-                logger.warning("order notices: WhatsApp channel state unreadable (%s)", exc)
+        found = self._from_channel_state(tail)
         with self.sessions() as s:
             found += list(s.scalars(select(Handoff.conversation_id).where(
                 Handoff.channel == "whatsapp", Handoff.conversation_id.like(f"%{tail}"))

@@ -165,7 +165,8 @@ class OrderNotifier:
         self.sessions = services.write_sessions()
         self._orders = orders
         self.contacts = contacts or KnownWhatsAppContacts(
-            services.sessions, Path(settings.data_dir) / "meta_channels.db")
+            services.sessions, settings.channel_state_url.strip()
+            or Path(settings.data_dir) / "meta_channels.db")
         self.completed_means = completed_means
         self.secrets = {"woocommerce": settings.woocommerce_webhook_secret,
                         "tiendanube": settings.tiendanube_webhook_secret,

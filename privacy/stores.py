@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from privacy.file_stores import AnalyticsFiles, JournalFiles, SharedMediaStore
 from privacy.records import privacy_key
@@ -35,6 +35,7 @@ from privacy.sql_stores import (
     RELAY_OUTBOX_TABLES,
     SQLiteFileStore,
     SQLTables,
+    Table,
     TrackerStore,
 )
 from privacy.subject import Subject
@@ -128,10 +129,21 @@ def _journal(ctx: StoreContext) -> DataStore:
 
 register_store("tracker_store", _tracker)
 register_store("tracker_journal", _journal)
-register_store("relay_outbox", lambda ctx: SQLiteFileStore(
-    "relay_outbox", ctx.data_dir / "relay_outbox.db", RELAY_OUTBOX_TABLES))
-register_store("meta_channels", lambda ctx: SQLiteFileStore(
-    "meta_channels", ctx.data_dir / "meta_channels.db", META_TABLES))
+def _bot_state(name: str, variable: str, tables: tuple[Table, ...]) -> Any:
+    """The relay outbox or the Meta channel state: PostgreSQL (or any database) when the bot is
+    configured with its URL (``bot/outbox.py``, ``bot/channels/meta_state.py``), else its file."""
+    def build(ctx: StoreContext) -> DataStore:
+        url = (ctx.env.get(variable) or "").strip()
+        if url:
+            return SQLTables(name, url, tables)
+        return SQLiteFileStore(name, ctx.data_dir / f"{name}.db", tables)
+    return build
+
+
+register_store("relay_outbox", _bot_state("relay_outbox", "ATIENDE_OUTBOX_URL",
+                                          RELAY_OUTBOX_TABLES))
+register_store("meta_channels", _bot_state("meta_channels", "ATIENDE_CHANNEL_STATE_URL",
+                                           META_TABLES))
 def _ledger(ctx: StoreContext) -> DataStore | None:
     url = (ctx.env.get("ATIENDE_LEDGER_URL") or "").strip()
     if not url:
