@@ -48,6 +48,16 @@ def test_no_external_message_is_in_the_training_data() -> None:
     assert not leaked, f"external messages found in data/nlu: {leaked[:10]}"
 
 
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_patterns_written_from_the_external_errors_copy_none_of_them(lang: str) -> None:
+    """chat_patterns.yml was written after reading the external errors: there not even a short
+    external message may appear, or the set would score its own sentences."""
+    external = {normalise(text) for f in EXTERNAL.glob("*.yml") for _, text in _examples(f)}
+    patterns = ROOT / "data" / "nlu" / lang / "chat_patterns.yml"
+    copied = [text for _, text in _examples(patterns) if normalise(text) in external]
+    assert not copied, f"external messages in {patterns.name}: {copied}"
+
+
 def test_abstention_counts_both_sides() -> None:
     gold = [OOS, OOS, OOS, OOS, "greet", "greet", "thank", "order_status"]
     pred = [OOS, OOS, OOS, "faq", "greet", OOS, "thank", "faq"]
