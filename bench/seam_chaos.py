@@ -3,7 +3,8 @@ then 50-client floods on each public route with the latency of everyone else.
 
     .venv/app/bin/python -m bench.seam_chaos --conversations 1000            # the goal
     .venv/app/bin/python -m bench.seam_chaos --conversations 200 --kill-every 45
-    .venv/app/bin/python -m bench.seam_chaos --kill-every 40 --kill-weights handoff=5,actions=5,rasa=1
+    .venv/app/bin/python -m bench.seam_chaos --kill-every 40 \
+        --kill-weights handoff=5,actions=5,rasa=1
     .venv/app/bin/python -m bench.seam_chaos --conversations 0 --flood-seconds 10  # latency only
 
 Starts the real processes (Rasa with the trained model, the action server, the handoff API on
@@ -14,9 +15,10 @@ directory.
 ``tests.faults.system.handoff_conversation`` (greeting, "I want a person", messages for the agent,
 the agent's reply, a close — resolve or hand-back at random — raced by 1-4 shopper messages, a
 last message after the hand-back), half on the REST channel and half on WhatsApp webhooks. Every
-``--kill-every`` seconds (on average) one process chosen at random (odds ``--kill-weights``) gets
-``SIGKILL`` and is started again. Afterwards every shopper message is judged from the stores of record (tracker, handoff
-database): answered (by the bot or the agent), lost, duplicated. Goal: 0 lost, 0 duplicated.
+``--kill-every`` seconds (on average) one process chosen at random (odds ``--kill-weights``)
+gets ``SIGKILL`` and is started again. Afterwards every shopper message is judged from the stores
+of record (tracker, handoff database): answered (by the bot or the agent), lost, duplicated.
+Goal: 0 lost, 0 duplicated.
 
 **Floods**: for each public route, 50 clients (each from its own loopback address, so each gets its
 own rate-limit budget, like 50 shoppers) call it in a loop for ``--flood-seconds``, while one other
