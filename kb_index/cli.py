@@ -114,8 +114,15 @@ def cmd_eval_store(args: argparse.Namespace) -> int:
         labelled = (f" recall@1={row['recall@1']:.3f} recall@3={row['recall@3']:.3f} "
                     f"mrr={row['mrr']:.3f} precision_when_answering="
                     f"{row.get('precision_when_answering', '-')}") if row["labelled"] else ""
+        uncovered = (f" not_covered={row['not_covered']} answered_anyway="
+                     f"{row['not_covered_answered']:.3f}") if row.get("not_covered") else ""
         print(f"{lang} n={row['n']} labelled={row['labelled']} "
-              f"answered={row['answered_share']:.3f}{labelled}")
+              f"answered={row['answered_share']:.3f}{labelled}{uncovered}")
+    if report["suggested_threshold"]:
+        s = report["suggested_threshold"]
+        print(f"threshold now {report['threshold']}; on these questions KB_MIN_SCORE="
+              f"{s['threshold']} would answer {s['correct_top1_answered']} right top articles "
+              f"and abstain on {s['not_covered_abstained']} questions the FAQ does not cover")
     if report["unknown_expected"]:
         print(f"warning: {len(report['unknown_expected'])} 'expected' values match no article id "
               f"or FAQ question: {report['unknown_expected'][:5]}", file=sys.stderr)
@@ -169,7 +176,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--report", help="write the JSON report here")
     e.set_defaults(func=cmd_eval)
     st = sub.add_parser("eval-store", help="a store's own shopper questions against its index "
-                        "(.txt one per line, or CSV/JSONL: question[, expected, lang])")
+                        "(.txt one per line, or CSV/JSONL: question[, expected, lang]; "
+                        "expected 'none' = the FAQ does not answer it)")
     st.add_argument("--index", required=True)
     st.add_argument("--questions", required=True)
     st.add_argument("--top-k", type=int, default=3)
