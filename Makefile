@@ -4,7 +4,7 @@ SHELL := /bin/bash
 APP := .venv/app/bin/python
 BOT := .venv/bot/bin
 
-.PHONY: help setup train kb kb-eval nlu-eval seed prepare run cluster test test-cluster bench bench-turns lint clean
+.PHONY: help setup train kb kb-eval nlu-eval seed prepare run cluster test test-cluster bench bench-turns bench-cluster lint clean
 
 help:            ## list the tasks
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -59,6 +59,9 @@ bench:           ## run the benchmarks in bench/ (prints figures)
 
 bench-turns: prepare ## turn latency, turns/s and per-stage breakdown of the running system (reports/perf)
 	@$(APP) -m bench.turn_latency --variant "stock:ATIENDE_RASA_SPEEDUPS=0" --variant "now:" --report reports/perf/turn_latency.json
+
+bench-cluster: prepare ## turns/s through the cluster's balancer with 2, 1, 2 Rasa replicas (reports/perf/cluster.md)
+	@$(APP) -m bench.cluster_throughput --sequence 2,1,2 --report reports/perf/cluster_throughput.json
 
 lint:            ## ruff over the code
 	@$(APP) -m ruff check bot actions kb_index handoff_api scripts tests bench media_store privacy timing

@@ -2,7 +2,9 @@
 
 Spanish is the first language of Atiende, so every message is written in Spanish and English and a
 missing or unknown language falls back to Spanish. Each action module keeps its own ``MESSAGES``
-dictionary next to the code that says them and registers it here, so texts stay close to their use.
+dictionary next to the code that says them and registers it here, so texts stay close to their use;
+a flow whose texts alone would make its module too long keeps them in a sibling ``<flow>_texts.py``
+(``withdrawal_texts.py``, ``claim_texts.py``) that the flow imports.
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ and ``statutory_withdrawal_days``; docs/policies.md "Right of withdrawal"):
 The order number and e-mail must match an order, as in every order flow (the same answer for "no
 such order" and "that e-mail does not match", failures counted in the shared ledger), so nobody can
 withdraw someone else's purchase or learn what it contains; nothing more is asked.
+
+What the flow says, in Spanish and English, is in :mod:`actions.withdrawal_texts`.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -40,7 +41,7 @@ from rasa_sdk.forms import FormValidationAction
 from actions.attempts import get_attempts
 from actions.forms import STOP_REASONS, normalize_contact
 from actions.handoff_client import HandoffAPIError, get_handoff_client
-from actions.i18n import register, t
+from actions.i18n import t
 from actions.masking import mask_email
 from actions.order_common import (
     backend_error,
@@ -68,6 +69,7 @@ from actions.withdrawal_rules import (
     withdrawal_code,
     withdrawal_rules,
 )
+from actions.withdrawal_texts import unit_text, when_text
 
 logger = logging.getLogger("actions.withdrawal")
 
@@ -80,184 +82,6 @@ _NAME_LEAD = re.compile(
     r"^(?:(?:la compra|el pedido)\s+(?:est[aá]\s+)?a nombre de|a nombre de|me llamo|mi nombre es|"
     r"soy|it'?s in the name of|in the name of|(?:the order|it) is under|my name is|i'?m|"
     r"i am)(?:\s+|$)", re.IGNORECASE)
-
-MESSAGES = {
-    "withdrawal_order_invalid": {
-        "es": "No reconozco un número de pedido ahí. Tiene el formato AT123456 y aparece en el "
-              "correo de confirmación de la compra.",
-        "en": "I don't see an order number there. It looks like AT123456 and it's in the "
-              "purchase confirmation e-mail.",
-    },
-    "withdrawal_name_invalid": {
-        "es": "Necesito el nombre de la persona que hizo la compra (nombre y apellidos).",
-        "en": "I need the name of the person who made the purchase (first and last name).",
-    },
-    "withdrawal_email_invalid": {
-        "es": "Necesito el correo electrónico con el que hiciste la compra.",
-        "en": "I need the e-mail address you used for the purchase.",
-    },
-    # one answer for "no such order" and "that e-mail is not the order's" (no enumeration)
-    "withdrawal_no_match": {
-        "es": "No encuentro el pedido {order_id} con ese correo. Revisa el número de pedido y el "
-              "correo de la compra (te quedan {left} intentos). ¿Cuál es el número de pedido?",
-        "en": "I can't find order {order_id} with that e-mail. Please check the order number and "
-              "the purchase e-mail ({left} attempts left). What's the order number?",
-    },
-    "withdrawal_locked": {
-        "es": "No he podido identificar el pedido con esos datos. Una persona del equipo puede "
-              "registrar tu desistimiento: ¿quieres que te pase con ella?",
-        "en": "I couldn't identify the order with those details. A person on our team can record "
-              "your withdrawal: would you like me to put you through?",
-    },
-    "withdrawal_closed": {
-        "es": "El pedido {order_id} ya figura como {status}, así que no queda ningún contrato del "
-              "que desistir. Si algo no cuadra, una persona del equipo lo revisa contigo.",
-        "en": "Order {order_id} is already {status}, so there is no contract left to withdraw "
-              "from. If something doesn't add up, a person on our team will look at it with you.",
-    },
-    "withdrawal_already": {
-        "es": "Ya registramos tu desistimiento del pedido {order_id} el {when} (código {code}). "
-              "No hace falta hacer nada más: el acuse de recibo está en tu correo.",
-        "en": "We already recorded your withdrawal from order {order_id} on {when} (code {code}). "
-              "There's nothing else to do: the acknowledgement is in your e-mail.",
-    },
-    "withdrawal_no_function": {
-        "es": "En tu mercado ({market}) la ley no prevé un botón de desistimiento para compras "
-              "online, pero nuestra política de devoluciones te cubre: tienes {days} días desde la "
-              "entrega para devolver el pedido {order_id}{until}, con la etiqueta "
-              "gratuita{covered}. ¿Quieres empezar la devolución?",
-        "en": "In your market ({market}) the law has no withdrawal button for online purchases, "
-              "but our returns policy covers you: you have {days} days from delivery to return "
-              "order {order_id}{until}, with the free label{covered}. Would you like to start the "
-              "return?",
-    },
-    "withdrawal_until": {"es": " (hasta el {date})", "en": " (until {date})"},
-    "withdrawal_covered": {
-        "es": "; incluye los {days} días que la ley te da para cancelar una compra a distancia",
-        "en": "; it includes the {days} days the law gives you to cancel a distance purchase",
-    },
-    "withdrawal_no_function_expired": {
-        "es": "En tu mercado ({market}) la ley no prevé un botón de desistimiento para compras "
-              "online, y el plazo de devolución de {days} días del pedido {order_id} terminó el "
-              "{date}. Una persona del equipo puede revisar tu caso.",
-        "en": "In your market ({market}) the law has no withdrawal button for online purchases, "
-              "and the {days}-day return window of order {order_id} ended on {date}. A person on "
-              "our team can look at your case.",
-    },
-    "withdrawal_expired_return": {
-        "es": "El plazo legal de desistimiento del pedido {order_id} ({days} {unit} desde la "
-              "entrega) terminó el {deadline}, así que ya no puedo registrarlo como desistimiento. "
-              "Aun así, nuestra política de devoluciones sigue abierta hasta el {until}: puedes "
-              "devolverlo con la etiqueta gratuita. ¿Empezamos la devolución?",
-        "en": "The legal withdrawal period of order {order_id} ({days} {unit} from delivery) ended "
-              "on {deadline}, so I can no longer record it as a withdrawal. Our returns policy "
-              "is still open until {until}, though: you can return it with the free label. "
-              "Shall we start the return?",
-    },
-    "withdrawal_expired": {
-        "es": "El plazo legal de desistimiento del pedido {order_id} ({days} {unit} desde la "
-              "entrega) terminó el {deadline}, y también el de devolución de la tienda. Una "
-              "persona del equipo puede revisar tu caso (por ejemplo, si el artículo tiene un "
-              "defecto, la garantía sigue vigente).",
-        "en": "The legal withdrawal period of order {order_id} ({days} {unit} from delivery) ended "
-              "on {deadline}, and so did the store's return window. A person on our team can look "
-              "at your case (for example, the warranty still covers a faulty item).",
-    },
-    "withdrawal_unit_calendar": {"es": "días naturales", "en": "calendar days"},
-    "withdrawal_unit_business": {"es": "días hábiles", "en": "business days"},
-    "withdrawal_period_within": {
-        "es": "Estás dentro del plazo legal: {days} {unit} desde la entrega, hasta el {deadline} "
-              "incluido.",
-        "en": "You're within the legal period: {days} {unit} from delivery, until {deadline} "
-              "inclusive.",
-    },
-    "withdrawal_period_not_started": {
-        "es": "El pedido aún no se ha entregado: el plazo legal de {days} {unit} empieza el día "
-              "que lo recibas, y puedes desistir ya.",
-        "en": "The order hasn't been delivered yet: the legal period of {days} {unit} starts on "
-              "the day you receive it, and you can withdraw now.",
-    },
-    "withdrawal_readback": {
-        "es": "Vas a desistir del contrato de compra del pedido {order_id} ({items}, {total}), a "
-              "nombre de {name}.\n{period}\nNo tienes que dar ningún motivo. Para que quede "
-              "registrado, pulsa «{confirm}».",
-        "en": "You're withdrawing from the purchase contract of order {order_id} ({items}, "
-              "{total}), in the name of {name}.\n{period}\nYou don't need to give any reason. To "
-              "record it, press \"{confirm}\".",
-    },
-    "withdrawal_start_return": {"es": "Empezar la devolución", "en": "Start the return"},
-    "withdrawal_keep": {"es": "No, mantener la compra", "en": "No, keep the purchase"},
-    "withdrawal_not_recorded": {
-        "es": "De acuerdo, no he registrado ningún desistimiento: tu compra sigue en pie. ¿Te "
-              "ayudo con algo más?",
-        "en": "All right, I haven't recorded any withdrawal: your purchase stands. Can I help "
-              "you with anything else?",
-    },
-    "withdrawal_done": {
-        "es": "Hecho: tu desistimiento del pedido {order_id} quedó registrado el {when}. Código "
-              "de desistimiento: {code}.\n{mail}\n{next}",
-        "en": "Done: your withdrawal from order {order_id} was recorded on {when}. Withdrawal "
-              "code: {code}.\n{mail}\n{next}",
-    },
-    "withdrawal_mailed": {
-        "es": "Te he enviado el acuse de recibo a {email}, con la fecha y la hora.",
-        "en": "I've sent the acknowledgement to {email}, with the date and time.",
-    },
-    "withdrawal_not_mailed": {
-        "es": "No he podido enviarte el acuse por correo ahora mismo; guarda este mensaje (fecha, "
-              "hora y código) y el equipo te lo enviará en cuanto sea posible.",
-        "en": "I couldn't e-mail the acknowledgement right now; keep this message (date, time and "
-              "code) and the team will send it as soon as possible.",
-    },
-    "withdrawal_next": {
-        "es": "Qué pasa ahora: una persona del equipo te escribirá en menos de {hours} h con las "
-              "instrucciones para devolver los artículos. Te devolveremos {amount} a {method}"
-              "{refund}.",
-        "en": "What happens now: a person on our team will write to you within {hours} h with "
-              "how to send the items back. We'll refund {amount} to {method}{refund}.",
-    },
-    "withdrawal_refund_days": {
-        "es": " en un plazo máximo de {days} días desde hoy (podemos esperar a recibir los "
-              "artículos o la prueba de su envío)",
-        "en": " within {days} days from today at the latest (we may wait until we receive the "
-              "items or proof that you sent them)",
-    },
-    "withdrawal_when": {"es": "{date} a las {time} h ({zone})", "en": "{date} at {time} ({zone})"},
-    "withdrawal_note": {
-        "es": "[desistimiento] Pedido {order_id} ({market}), código {code}, declarado el {when} "
-              "por {name} ({channel}). {period} Ley: {law}. {store}",
-        "en": "[withdrawal] Order {order_id} ({market}), code {code}, declared on {when} by "
-              "{name} ({channel}). {period} Law: {law}. {store}",
-    },
-    "withdrawal_note_within": {"es": "Dentro de plazo (hasta el {deadline}).",
-                               "en": "Within the period (until {deadline})."},
-    "withdrawal_note_not_started": {"es": "Antes de la entrega.", "en": "Before delivery."},
-    "withdrawal_note_store_ok": {"es": "Registrado en la tienda.",
-                                 "en": "Recorded in the store."},
-    "withdrawal_note_store_missing": {
-        "es": "NO registrado en la tienda ({why}): regístralo allí.",
-        "en": "NOT recorded in the store ({why}): record it there.",
-    },
-}
-register(MESSAGES)
-
-
-def when_text(moment: datetime, rules: WithdrawalRules, lang: str) -> str:
-    """``7 de diciembre de 2026 a las 09:12 h (UTC+01:00)`` in the market's time zone."""
-    try:
-        zone = ZoneInfo(rules.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = moment.astimezone(zone)
-    offset = local.strftime("%z")
-    zone_text = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
-    return t("withdrawal_when", lang, date=format_date(local.date(), lang),
-             time=local.strftime("%H:%M"), zone=zone_text)
-
-
-def _unit(rules: WithdrawalRules, lang: str) -> str:
-    return t("withdrawal_unit_business" if rules.business_days else "withdrawal_unit_calendar",
-             lang)
 
 
 def explain(order: Order, check: WithdrawalCheck, rules: WithdrawalRules,
@@ -280,7 +104,7 @@ def explain(order: Order, check: WithdrawalCheck, rules: WithdrawalRules,
         return t("withdrawal_no_function", lang, market=order.market,
                  days=policy.return_window_days, order_id=order.id, until=until,
                  covered=covered), return_button
-    fields = {"order_id": order.id, "days": rules.days, "unit": _unit(rules, lang),
+    fields = {"order_id": order.id, "days": rules.days, "unit": unit_text(rules, lang),
               "deadline": format_date(check.deadline, lang)}
     if check.return_until is not None and today() <= check.return_until:
         return t("withdrawal_expired_return", lang, until=format_date(check.return_until, lang),
@@ -433,7 +257,7 @@ class ActionAskWithdrawalConfirm(Action):
             return [SlotSet("withdrawal_order", None), SlotSet("withdrawal_email", None)]
         rules = withdrawal_rules(order.market)
         check = check_withdrawal(order, rules, today())
-        unit = _unit(rules, lang)
+        unit = unit_text(rules, lang)
         period = t("withdrawal_period_within", lang, days=rules.days, unit=unit,
                    deadline=format_date(check.deadline, lang)) if check.deadline else \
             t("withdrawal_period_not_started", lang, days=rules.days, unit=unit)

@@ -438,6 +438,7 @@ def measure_variant(name: str, extra_env: dict[str, str], args: argparse.Namespa
                 for p in profiles:
                     p.wait(60)
                 s = summarise(level)
+                s["load_avg_after"] = os.getloadavg()  # other work on the machine: say it
                 print_level(name, s)
                 summary["levels"].append(s)
     finally:

@@ -33,11 +33,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+
+from bot.sql_state import add_missing_columns, create_tables, make_engine, url_from_env
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +89,7 @@ NEW, PROCESSING, DONE = "new", "processing", "done"
 
 
 def default_url() -> str:
-    url = os.environ.get("ATIENDE_LEDGER_URL", "").strip()
-    if url:
-        return url
-    return f"sqlite:///{Path(os.environ.get('ATIENDE_DATA_DIR', 'var')) / 'ledger.db'}"
+    return url_from_env("ATIENDE_LEDGER_URL", "ledger.db")
 
 
 @dataclass(frozen=True)
@@ -130,39 +128,13 @@ class Ledger:
             with self._init_lock:  # threads (asyncio.to_thread) may race to set it up
                 if self._engine is None:
                     engine = self._make_engine()
-                    _create_tables(engine)
-                    _add_missing_columns(engine)
+                    create_tables(engine, metadata, 731800911)
+                    add_missing_columns(engine, "meta_inbox", {"owner": "VARCHAR(40)"})
                     self._engine = engine
         return self._engine
 
     def _make_engine(self) -> sa.engine.Engine:
-        if self.url.startswith("sqlite"):
-            path = self.url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            # a small pool for a file: SQLAlchemy 1.4 (Rasa's) would open a new connection, with
-            # its three PRAGMAs, for every transaction (two per REST turn)
-            pool: dict[str, Any] = {"poolclass": sa.pool.QueuePool, "pool_size": 4,
-                                    "max_overflow": 12} if path and path != ":memory:" else {}
-            engine = sa.create_engine(self.url, connect_args={"timeout": 30,
-                                                              "check_same_thread": False},
-                                      future=True, **pool)
-
-            @sa.event.listens_for(engine, "connect")
-            def _pragmas(conn: Any, _record: Any) -> None:
-                conn.isolation_level = None
-                cur = conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
-                cur.execute("PRAGMA busy_timeout=30000")
-                cur.close()
-
-            @sa.event.listens_for(engine, "begin")
-            def _begin(conn: Any) -> None:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")  # every ledger transaction writes
-
-            return engine
-        return sa.create_engine(self.url, pool_pre_ping=True, future=True)
+        return make_engine(self.url)
 
     def dispose(self) -> None:
         if self._engine is not None:
@@ -365,23 +337,3 @@ class Ledger:
         with self.engine.begin() as conn:
             return conn.execute(identity_failures.delete().where(
                 identity_failures.c.window_start < time.time() - window_seconds)).rowcount
-
-
-def _create_tables(engine: sa.engine.Engine) -> None:
-    """Create what is missing. On PostgreSQL under an advisory lock: replicas (or the action server
-    and Rasa) starting together on a fresh database otherwise race in CREATE TABLE and one fails
-    with a duplicate-type error."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(731800911)")
-            metadata.create_all(conn)
-    else:
-        metadata.create_all(engine)
-
-
-def _add_missing_columns(engine: sa.engine.Engine) -> None:
-    """Columns added after a ledger file was first created (the ledger has no migrations)."""
-    existing = {c["name"] for c in sa.inspect(engine).get_columns("meta_inbox")}
-    if "owner" not in existing:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ALTER TABLE meta_inbox ADD COLUMN owner VARCHAR(40)")

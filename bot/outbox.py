@@ -2,12 +2,20 @@
 
 When a conversation is with a human agent, shopper messages bypass Rasa and go to the
 handoff API. If that API is down (restart, deploy, crash) the message must not be lost, and
-it must survive a restart of the Rasa server too — so it is written to SQLite
-(``$ATIENDE_DATA_DIR/relay_outbox.db``) before anyone is told "stored", and a background
-task retries it with exponential backoff until the API accepts it.
+it must survive a restart of the Rasa server too — so it is written to a database before anyone
+is told "stored", and a background task retries it with exponential backoff until the API
+accepts it.
 
-SQLite calls are tiny but blocking, so they run in a worker thread (``asyncio.to_thread``)
-to keep the Sanic event loop free.
+The database is a SQLite file by default (``$ATIENDE_DATA_DIR/relay_outbox.db``: Rasa replicas
+on one host share it) or PostgreSQL by configuration (``ATIENDE_OUTBOX_URL=postgresql://…``:
+replicas on any host share it). Any replica may deliver any item: :meth:`Outbox.due` *leases*
+the items it returns (``lease_until``, ``lease_owner``) in one transaction — on PostgreSQL
+``SELECT … FOR UPDATE SKIP LOCKED`` plus a compare-and-set on the lease, on SQLite under the
+file's write lock (``BEGIN IMMEDIATE``) — so two replicas never post the same item at once. A
+replica that dies holding a lease only delays its items until the lease runs out.
+
+Calls are short blocking transactions; they run in a worker thread (``asyncio.to_thread``) to
+keep the Sanic event loop free.
 """
 
 from __future__ import annotations
@@ -15,43 +23,67 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.sqlite_file import SQLiteFile
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from bot.sql_state import (
+    add_missing_columns,
+    create_tables,
+    make_engine,
+    safe_url,
+    sqlite_path,
+    url_from_env,
+)
 
 logger = logging.getLogger(__name__)
 
 # Message ids are unique per conversation only (two shoppers' clients may both say "m1"), so the
 # key is (conversation_id, message_id). The first version keyed on message_id alone and silently
-# dropped the second conversation's message; its rows are copied over once (see Outbox._migrate).
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS relay_outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_id TEXT NOT NULL,
-    conversation_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    text TEXT NOT NULL,
-    ts REAL NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | to_bot | dead
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    last_error TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    reported INTEGER NOT NULL DEFAULT 0,  -- dead item reported to the handoff API
-    UNIQUE (conversation_id, message_id)
-);
-CREATE INDEX IF NOT EXISTS relay_outbox_due ON relay_outbox (status, conversation_id, id);
-"""
+# dropped the second conversation's message; its rows are copied over once (see _migrate).
+metadata = sa.MetaData()
+relay_outbox = sa.Table(
+    "relay_outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("message_id", sa.Text, nullable=False),
+    sa.Column("conversation_id", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("ts", sa.Float, nullable=False),
+    # pending | delivered | to_bot | dead
+    sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    # a dead item was reported to the handoff API
+    sa.Column("reported", sa.Integer, nullable=False, server_default=sa.text("0")),
+    # a replica is posting the item until then (see Outbox.due)
+    sa.Column("lease_until", sa.Float, nullable=False, server_default=sa.text("0")),
+    sa.Column("lease_owner", sa.Text),
+    sa.UniqueConstraint("conversation_id", "message_id"),
+    sa.Index("relay_outbox_due", "status", "conversation_id", "id"),
+)
 _COLUMNS = ("message_id, conversation_id, channel, text, ts, status, attempts, next_attempt_at, "
             "last_error, created_at, updated_at")
+_ITEM = ("id", "message_id", "conversation_id", "channel", "text", "ts", "attempts")
+_LOCK_KEY = 731800912  # PostgreSQL advisory lock for the CREATE TABLE of replicas starting together
 
 
 def default_outbox_path() -> Path:
     """``$ATIENDE_DATA_DIR/relay_outbox.db`` (contract path), resolved at call time."""
     return Path(os.environ.get("ATIENDE_DATA_DIR", "var")) / "relay_outbox.db"
+
+
+def default_outbox_url() -> str:
+    """``ATIENDE_OUTBOX_URL``, else the SQLite file :func:`default_outbox_path`."""
+    return url_from_env("ATIENDE_OUTBOX_URL", "relay_outbox.db")
 
 
 @dataclass(frozen=True)
@@ -68,37 +100,51 @@ class OutboxItem:
 
 
 class Outbox:
-    """SQLite-backed queue of shopper messages for the handoff API, first in, first out per
-    conversation: only the oldest pending item of a conversation is ever due, so a message never
-    overtakes an earlier one of the same shopper while the API is down.
+    """Queue of shopper messages for the handoff API, first in, first out per conversation: only
+    the oldest pending item of a conversation is ever due, so a message never overtakes an
+    earlier one of the same shopper while the API is down (nor while another replica is posting
+    that earlier one: a leased head keeps the rest of its conversation waiting).
 
     Statuses: ``pending`` (to be sent; ``next_attempt_at`` says when), ``delivered``
     (the API answered 2xx), ``to_bot`` (the handoff had closed: the bot took it), ``dead`` (the
     API refused it permanently — reported to the handoff API so agents see it in the console and
     operators on ``/health``; never dropped silently).
+
+    ``path`` (a SQLite file) or ``url`` (any SQLAlchemy URL) chooses the database; neither: the
+    environment (:func:`default_outbox_url`). ``lease_seconds``: how long an item returned by
+    :meth:`due` stays with this replica before another may post it (longer than one HTTP try).
     """
 
-    def __init__(self, path: Path | str | None = None, *, base_delay: float = 1.0,
-                 max_delay: float = 300.0) -> None:
-        self.path = Path(path) if path else default_outbox_path()
+    def __init__(self, path: Path | str | None = None, *, url: str | None = None,
+                 base_delay: float = 1.0, max_delay: float = 300.0,
+                 lease_seconds: float = 60.0) -> None:
+        self.url = url or (f"sqlite:///{path}" if path else default_outbox_url())
+        file = sqlite_path(self.url)
+        self.path: Path | str = file if file is not None else safe_url(self.url)  # for log lines
         self.base_delay = base_delay
         self.max_delay = max_delay
-        self._db = SQLiteFile(self.path, _SCHEMA, row_factory=True)
-        self._migrated = False
+        self.lease_seconds = lease_seconds
+        self.owner = uuid.uuid4().hex
+        self._engine: sa.engine.Engine | None = None
+        self._init_lock = threading.Lock()
 
-    def _migrate(self) -> None:
-        """Copy the rows of the first version's ``outbox`` table (keyed on message_id alone)."""
-        if self._migrated:
-            return
-        with self._db.connect() as conn:
-            old = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
-                               "name = 'outbox'").fetchone()
-            if old is not None:
-                conn.execute(f"INSERT OR IGNORE INTO relay_outbox ({_COLUMNS}) "
-                             f"SELECT {_COLUMNS} FROM outbox")
-                conn.execute("DROP TABLE outbox")
-                logger.info("outbox: migrated the first version's rows to relay_outbox")
-        self._migrated = True
+    @property
+    def engine(self) -> sa.engine.Engine:
+        if self._engine is None:
+            with self._init_lock:  # worker threads may race to set it up
+                if self._engine is None:
+                    engine = make_engine(self.url)
+                    create_tables(engine, metadata, _LOCK_KEY)
+                    add_missing_columns(engine, "relay_outbox", {
+                        "lease_until": "FLOAT NOT NULL DEFAULT 0", "lease_owner": "TEXT"})
+                    _migrate(engine)
+                    self._engine = engine
+        return self._engine
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after ``attempts`` failed tries: base·2^(n-1), capped."""
@@ -108,95 +154,99 @@ class Outbox:
 
     def _add(self, message_id: str, conversation_id: str, channel: str, text: str,
              ts: float, error: str | None, status: str, due_now: bool = False) -> bool:
-        self._migrate()
         now = time.time()
-        with self._db.connect() as conn:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO relay_outbox (message_id, conversation_id, channel, text,"
-                " ts, status, attempts, next_attempt_at, last_error, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (message_id, conversation_id, channel, text, ts, status, 0 if due_now else 1,
-                 now if due_now else now + self.backoff(1), error, now, now),
-            )
-            return cur.rowcount == 1
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(relay_outbox.insert().values(
+                    message_id=message_id, conversation_id=conversation_id, channel=channel,
+                    text=text, ts=ts, status=status, attempts=0 if due_now else 1,
+                    next_attempt_at=now if due_now else now + self.backoff(1), last_error=error,
+                    created_at=now, updated_at=now, reported=0, lease_until=0.0))
+            return True
+        except IntegrityError:  # already stored (a resend of the same message id)
+            return False
 
     def _due(self, limit: int) -> list[OutboxItem]:
-        """The oldest pending item of each conversation, if due."""
-        self._migrate()
-        with self._db.connect() as conn:
-            rows = conn.execute(
-                "SELECT id, message_id, conversation_id, channel, text, ts, attempts"
-                " FROM relay_outbox o WHERE status = 'pending' AND next_attempt_at <= ?"
-                " AND id = (SELECT MIN(id) FROM relay_outbox h WHERE h.status = 'pending'"
-                "           AND h.conversation_id = o.conversation_id)"
-                " ORDER BY id LIMIT ?",
-                (time.time(), limit),
-            ).fetchall()
-        return [OutboxItem(**dict(r)) for r in rows]
+        """Lease the oldest pending item of each conversation, if due and not leased."""
+        now = time.time()
+        o, h = relay_outbox, relay_outbox.alias("h")
+        head = sa.select(sa.func.min(h.c.id)).where(
+            h.c.status == "pending", h.c.conversation_id == o.c.conversation_id).scalar_subquery()
+        query = (sa.select(*(o.c[name] for name in _ITEM), o.c.lease_until)
+                 .where(o.c.status == "pending", o.c.next_attempt_at <= now,
+                        o.c.lease_until <= now, o.c.id == head)
+                 .order_by(o.c.id).limit(limit)
+                 .with_for_update(skip_locked=True, of=o))  # SQLite: BEGIN IMMEDIATE instead
+        taken: list[OutboxItem] = []
+        with self.engine.begin() as conn:
+            for row in conn.execute(query).all():
+                leased = conn.execute(o.update().where(
+                    o.c.id == row.id, o.c.status == "pending",
+                    o.c.lease_until == row.lease_until).values(
+                    lease_until=now + self.lease_seconds, lease_owner=self.owner)).rowcount
+                if leased == 1:
+                    taken.append(OutboxItem(**{name: row._mapping[name] for name in _ITEM}))
+        return taken
 
     def _has_pending(self, conversation_id: str) -> bool:
-        self._migrate()
-        with self._db.connect() as conn:
-            return conn.execute("SELECT 1 FROM relay_outbox WHERE status = 'pending' AND "
-                                "conversation_id = ? LIMIT 1", (conversation_id,)
-                                ).fetchone() is not None
+        o = relay_outbox
+        with self.engine.begin() as conn:
+            return conn.execute(sa.select(o.c.id).where(
+                o.c.status == "pending", o.c.conversation_id == conversation_id).limit(1)
+            ).first() is not None
 
     def _mark(self, item_id: int, status: str, error: str | None = None) -> None:
-        with self._db.connect() as conn:
-            conn.execute(
-                "UPDATE relay_outbox SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                (status, error, time.time(), item_id),
-            )
+        with self.engine.begin() as conn:
+            conn.execute(relay_outbox.update().where(relay_outbox.c.id == item_id).values(
+                status=status, last_error=error, updated_at=time.time(), lease_until=0.0,
+                lease_owner=None))
 
     def _retry_later(self, item_id: int, attempts: int, error: str) -> float:
         delay = self.backoff(attempts)
-        with self._db.connect() as conn:
-            conn.execute(
-                "UPDATE relay_outbox SET attempts = ?, next_attempt_at = ?, last_error = ?,"
-                " updated_at = ? WHERE id = ?",
-                (attempts, time.time() + delay, error, time.time(), item_id),
-            )
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(relay_outbox.update().where(relay_outbox.c.id == item_id).values(
+                attempts=attempts, next_attempt_at=now + delay, last_error=error,
+                updated_at=now, lease_until=0.0, lease_owner=None))
         return delay
 
     def _retry_now(self, conversation_id: str | None) -> int:
-        with self._db.connect() as conn:
-            query = "UPDATE relay_outbox SET next_attempt_at = ? WHERE status = 'pending'"
-            args: tuple = (time.time(),)
-            if conversation_id is not None:
-                query += " AND conversation_id = ?"
-                args += (conversation_id,)
-            return conn.execute(query, args).rowcount
+        """Pending items due now; an item leased by a replica stays with it until it answers."""
+        query = relay_outbox.update().where(relay_outbox.c.status == "pending")
+        if conversation_id is not None:
+            query = query.where(relay_outbox.c.conversation_id == conversation_id)
+        with self.engine.begin() as conn:
+            return conn.execute(query.values(next_attempt_at=time.time())).rowcount
 
     def _unreported_dead(self) -> list[tuple[OutboxItem, str]]:
-        self._migrate()
-        with self._db.connect() as conn:
-            rows = conn.execute(
-                "SELECT id, message_id, conversation_id, channel, text, ts, attempts, last_error"
-                " FROM relay_outbox WHERE status = 'dead' AND reported = 0 ORDER BY id LIMIT 50"
-            ).fetchall()
-        return [(OutboxItem(**{k: r[k] for k in r.keys() if k != "last_error"}),
-                 r["last_error"] or "refused") for r in rows]
+        o = relay_outbox
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(*(o.c[name] for name in _ITEM), o.c.last_error).where(
+                o.c.status == "dead", o.c.reported == 0).order_by(o.c.id).limit(50)).all()
+        return [(OutboxItem(**{name: r._mapping[name] for name in _ITEM}),
+                 r.last_error or "refused") for r in rows]
 
     def _mark_reported(self, item_id: int) -> None:
-        with self._db.connect() as conn:
-            conn.execute("UPDATE relay_outbox SET reported = 1 WHERE id = ?", (item_id,))
+        with self.engine.begin() as conn:
+            conn.execute(relay_outbox.update().where(relay_outbox.c.id == item_id)
+                         .values(reported=1))
 
     def _counts(self) -> dict[str, int]:
-        self._migrate()
-        with self._db.connect() as conn:
-            rows = conn.execute("SELECT status, COUNT(*) FROM relay_outbox GROUP BY status"
-                                ).fetchall()
-        return {r[0]: r[1] for r in rows}
+        o = relay_outbox
+        with self.engine.begin() as conn:
+            rows = conn.execute(sa.select(o.c.status, sa.func.count()).group_by(o.c.status)).all()
+        return {r[0]: int(r[1]) for r in rows}
 
     def _next_due_in(self) -> float | None:
-        self._migrate()
-        with self._db.connect() as conn:
-            row = conn.execute(
-                "SELECT MIN(next_attempt_at) FROM relay_outbox WHERE status = 'pending'"
-            ).fetchone()
-        if row is None or row[0] is None:
+        o = relay_outbox
+        when = sa.case((o.c.lease_until > o.c.next_attempt_at, o.c.lease_until),
+                       else_=o.c.next_attempt_at)
+        with self.engine.begin() as conn:
+            first = conn.execute(sa.select(sa.func.min(when)).where(o.c.status == "pending")
+                                 ).scalar()
+        if first is None:
             return None
-        return max(0.0, row[0] - time.time())
+        return max(0.0, float(first) - time.time())
 
     # --- async API ------------------------------------------------------------------
 
@@ -218,7 +268,6 @@ class Outbox:
     async def retry_now(self, conversation_id: str | None = None) -> int:
         """Make pending items due now, whatever their back-off (of one conversation, or all):
         the API answered again, or the shopper is writing and waits behind them."""
-        self._migrate()
         return await asyncio.to_thread(self._retry_now, conversation_id)
 
     async def mark_to_bot(self, item_id: int) -> None:
@@ -249,3 +298,18 @@ class Outbox:
     async def next_due_in(self) -> float | None:
         """Seconds until the next pending item is due, or None when nothing is pending."""
         return await asyncio.to_thread(self._next_due_in)
+
+
+def _migrate(engine: sa.engine.Engine) -> None:
+    """Copy the rows of the first version's ``outbox`` table (keyed on message_id alone; SQLite
+    files only — PostgreSQL support came later)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.begin() as conn:
+        old = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                   "name = 'outbox'").first()
+        if old is not None:
+            conn.exec_driver_sql(f"INSERT OR IGNORE INTO relay_outbox ({_COLUMNS}) "
+                                 f"SELECT {_COLUMNS} FROM outbox")
+            conn.exec_driver_sql("DROP TABLE outbox")
+            logger.info("outbox: migrated the first version's rows to relay_outbox")

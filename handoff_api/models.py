@@ -388,7 +388,7 @@ class OrderNotice(Base):
 
 class NotificationOptOut(Base):
     """A shopper who said stop to order notifications, keyed by a hash of the contact (see
-    ``handoff_api.store_events.contact_hash``): kept through erasure and retention on purpose,
+    ``handoff_api.order_contacts.contact_hash``): kept through erasure and retention on purpose,
     and holding no address or number."""
 
     __tablename__ = "notification_opt_outs"

@@ -35,7 +35,7 @@ from handoff_api.models import (
     Withdrawal,
 )
 from handoff_api.queue import now_utc, record_event
-from privacy.stores import scrub_sqlite_engine
+from privacy.sql_stores import scrub_sqlite_engine
 from privacy.subject import Subject
 
 ERASED_PREFIX = "erased:"
@@ -103,7 +103,7 @@ class HandoffStore:
         return rows + 1
 
     def _secure(self, s: Session) -> None:
-        if s.get_bind().dialect.name == "sqlite":  # zero freed pages (see privacy.stores)
+        if s.get_bind().dialect.name == "sqlite":  # zero freed pages (see privacy.sql_stores)
             s.execute(text("PRAGMA secure_delete=ON"))
 
     def erase(self, subject: Subject) -> int:

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", validation_alias=_env("HANDOFF_DATABASE_URL", "database_url")
     )  # empty: sqlite:///<data_dir>/handoff.db
+    # the bot's Meta channel state (bot/channels/meta_state.py), read for WhatsApp order notices;
+    # empty: the SQLite file <data_dir>/meta_channels.db
+    channel_state_url: str = Field(
+        "", validation_alias=_env("ATIENDE_CHANNEL_STATE_URL", "channel_state_url")
+    )
     host: str = Field("127.0.0.1", validation_alias=_env("HANDOFF_HOST", "host"))
     port: int = Field(8000, validation_alias=_env("HANDOFF_PORT", "port"))
     bot_token: str = Field("change-me", validation_alias=_env("HANDOFF_BOT_TOKEN", "bot_token"))

@@ -27,33 +27,38 @@ One verified delivery goes through these steps (:meth:`OrderNotifier.handle`):
    change (template not approved, number not on WhatsApp) falls back to e-mail; a transient one
    is a 503 retry.
 
+Steps 1–2 are in :mod:`handoff_api.store_webhooks`, steps 5–6 in :mod:`handoff_api.order_contacts`.
 Logs name the platform, the notice key and the outcome, never an address or a phone.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import json
 import logging
 import re
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from handoff_api.mail.outbox import enqueue_mail
 from handoff_api.mail.templates import fragment, render
-from handoff_api.models import Handoff, NotificationOptOut, OrderNotice
+from handoff_api.models import OrderNotice
+from handoff_api.order_contacts import (
+    KnownWhatsAppContacts,
+    WhatsAppContacts,
+    choose_channel,
+    contact_hash,
+    is_opted_out,
+    order_hashes,
+    stop_token,
+)
 from handoff_api.queue import now_utc
+from handoff_api.store_webhooks import SCHEMES, Refused, origin, parse, verify
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from actions.store.base import Order
@@ -62,117 +67,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 logger = logging.getLogger(__name__)
 
-PLATFORMS = ("woocommerce", "tiendanube", "shopify")
-#: what a shopper is told about (paid and cancelled have their own store mails / agent follow-up)
-NOTIFY_KINDS = ("shipped", "out_for_delivery", "delivered", "refunded")
-#: platform -> (signature header, encoding of the HMAC-SHA256 digest, secret's env variable)
-SCHEMES = {
-    "woocommerce": ("X-WC-Webhook-Signature", "base64", "WOOCOMMERCE_WEBHOOK_SECRET"),
-    "shopify": ("X-Shopify-Hmac-Sha256", "base64", "SHOPIFY_WEBHOOK_SECRET"),
-    "tiendanube": ("x-linkedstore-hmac-sha256", "hex", "TIENDANUBE_WEBHOOK_SECRET"),
-}
 LEASE = timedelta(minutes=5)  # a claim not finished by then (crash) may be claimed again
 STOP_PAYLOAD = "atiende_stop_order_notices"  # the template's quick-reply button
 _WOO_PING = re.compile(rb"webhook_id=\d{1,20}")
-_REF = re.compile(r"\d{1,20}")
-
-
-class Refused(Exception):
-    """A delivery refused with an HTTP status and a reason for the platform's webhook log."""
-
-    def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
-
-
-# -- 1. signatures --------------------------------------------------------------------------------
-def sign(platform: str, secret: str, body: bytes) -> str:
-    """The header value ``platform`` sends for ``body`` (tests and docs use it too)."""
-    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode() if SCHEMES[platform][1] == "base64" \
-        else digest.hex()
-
-
-def verify(platform: str, secret: str, headers: Mapping[str, str], body: bytes) -> None:
-    """Raises :class:`Refused` unless ``body`` carries ``platform``'s valid signature."""
-    header, encoding, env = SCHEMES[platform]
-    if not secret:
-        raise Refused(503, f"{platform} webhooks are not configured on this server: set {env}")
-    given = (headers.get(header) or "").strip()
-    if not given:
-        raise Refused(401, f"missing {header} header (HMAC-SHA256 of the body)")
-    if encoding == "hex":
-        given = given.lower()
-    if not hmac.compare_digest(given.encode("ascii", "replace"),
-                               sign(platform, secret, body).encode()):
-        raise Refused(401, f"{header} does not match the body: wrong secret or altered body")
-
-
-# -- 2. normalise ---------------------------------------------------------------------------------
-def _ref(value: Any, what: str) -> str:
-    text = str(value if value is not None else "")
-    if isinstance(value, bool) or not _REF.fullmatch(text):
-        raise Refused(422, f"{what} must be a numeric id, got {text[:40]!r}")
-    return text
-
-
-def origin(platform: str, headers: Mapping[str, str], body: bytes) -> str | None:
-    """Which shop sent a delivery, when the platform says: Tiendanube's ``store_id`` (one app
-    secret signs for every store that installed the app), Shopify's ``X-Shopify-Shop-Domain``
-    (likewise); WooCommerce's secret belongs to one webhook of one shop."""
-    if platform == "shopify":
-        return (headers.get("X-Shopify-Shop-Domain") or "").strip().lower() or None
-    if platform == "tiendanube":
-        match = re.search(rb'"store_id"\s*:\s*"?(\d{1,20})', body)
-        return match.group(1).decode() if match else None
-    return None
-
-
-def parse(platform: str, headers: Mapping[str, str], body: bytes, *,
-          completed_means: str = "delivered") -> tuple[OrderEvent | None, str]:
-    """``(event, notice_key)`` of a verified body; ``(None, reason)`` for a topic the shopper is
-    not told about. Raises :class:`Refused` (400/422) for a body that cannot be read."""
-    from actions.store.events import from_shopify, from_tiendanube, from_woocommerce
-
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Refused(400, f"body is not JSON: {str(exc)[:100]}") from None
-    if not isinstance(payload, dict):
-        raise Refused(400, "body must be a JSON object")
-    fallback = hashlib.sha256(body).hexdigest()[:32]  # no delivery id header: the body decides
-    suffix = ""
-    if platform == "woocommerce":
-        topic = (headers.get("X-WC-Webhook-Topic") or "").strip()
-        if not topic:
-            raise Refused(400, "missing X-WC-Webhook-Topic header")
-        if topic != "order.updated":  # a new order (POS, import) is not news to its shopper
-            return None, f"topic {topic} is not an order update"
-        _ref(payload.get("id"), "order id")
-        event = from_woocommerce(topic, payload, completed_means=completed_means,
-                                 delivery_id=headers.get("X-WC-Webhook-Delivery-ID") or fallback)
-    elif platform == "tiendanube":
-        if not payload.get("event"):
-            raise Refused(400, "missing \"event\" in the body")
-        _ref(payload.get("id"), "id")
-        event = from_tiendanube(payload)
-    else:
-        topic = (headers.get("X-Shopify-Topic") or "").strip()
-        if not topic:
-            raise Refused(400, "missing X-Shopify-Topic header")
-        if not (topic.startswith(("orders/", "fulfillments/")) or topic == "refunds/create"):
-            return None, f"topic {topic} is not about an order"
-        _ref(payload.get("order_id") if topic.startswith(("fulfillments/", "refunds/"))
-             else payload.get("id"), "order id")
-        webhook_id = headers.get("X-Shopify-Webhook-Id") or headers.get(
-            "X-Shopify-Event-Id") or fallback
-        event = from_shopify(topic, payload, webhook_id=webhook_id)
-        if topic == "refunds/create" and payload.get("id") is not None:
-            suffix = ":" + _ref(payload.get("id"), "refund id")  # each refund is its own news
-    if event.kind not in NOTIFY_KINDS:
-        return None, f"nothing to tell the shopper ({event.kind or 'no change they see'})"
-    return event, f"{platform}:{event.order_ref}:{event.kind}{suffix}"
 
 
 # -- 4. the order, re-read through the store adapter ----------------------------------------------
@@ -243,121 +140,6 @@ def confirms(kind: str, order: Order) -> bool:
     return order.status == S.REFUNDED or bool(order.refunds)  # refunded (also partly)
 
 
-# -- 5. opt-out -----------------------------------------------------------------------------------
-def _digits(value: str | None) -> str:
-    return re.sub(r"\D", "", value or "")
-
-
-def contact_hash(kind: str, value: str | None) -> str | None:
-    """SHA-256 of a normalised contact: ``email`` lower-cased, ``phone`` its last 9 digits (the
-    identity check's rule, so ``+52 55 1234 5678`` and WhatsApp's ``5215512345678`` are one
-    shopper). Unkeyed on purpose: rotating a secret must never forget who said stop."""
-    if kind == "email":
-        norm = (value or "").strip().lower()
-        if "@" not in norm:
-            return None
-    else:
-        norm = _digits(value)[-9:]
-        if len(norm) < 7:
-            return None
-    return hashlib.sha256(f"atiende-contact:{kind}:{norm}".encode()).hexdigest()
-
-
-def order_hashes(order: Order) -> list[str]:
-    return [h for h in (contact_hash("email", order.customer.email),
-                        contact_hash("phone", order.customer.phone)) if h]
-
-
-def is_opted_out(session: Session, hashes: list[str]) -> bool:
-    return bool(hashes) and session.scalar(
-        select(NotificationOptOut.contact_hash)
-        .where(NotificationOptOut.contact_hash.in_(hashes)).limit(1)) is not None
-
-
-def opt_out(sessions: sessionmaker[Session], hashes: list[str], source: str) -> int:
-    """Put contacts on the list (idempotent, safe when two requests race); how many were new."""
-    added = 0
-    for h in hashes:
-        with sessions() as s:
-            if s.get(NotificationOptOut, h) is not None:
-                continue
-            s.add(NotificationOptOut(contact_hash=h, source=source, created_at=now_utc()))
-            try:
-                s.commit()
-                added += 1
-            except IntegrityError:
-                s.rollback()
-    return added
-
-
-def stop_token(secret: str, contact: str) -> str:
-    """``<contact hash>.<signature>``: the opt-out link cannot be made for someone else."""
-    mac = hmac.new(secret.encode(), f"stop:{contact}".encode(), hashlib.sha256).hexdigest()
-    return f"{contact}.{mac[:32]}"
-
-
-def check_stop_token(secret: str, token: str) -> str | None:
-    contact, _, _mac = (token or "").partition(".")
-    if not re.fullmatch(r"[0-9a-f]{64}", contact):
-        return None
-    return contact if hmac.compare_digest(stop_token(secret, contact).encode(),
-                                          token.encode("ascii", "replace")) else None
-
-
-# -- 6. channel -----------------------------------------------------------------------------------
-class WhatsAppContacts(Protocol):
-    def wa_id_for(self, phone: str) -> str | None:
-        """The WhatsApp id of a contact the store has talked to with this phone, or None."""
-        ...
-
-
-class KnownWhatsAppContacts:
-    """WhatsApp contacts the store has talked to: conversations in the bot's Meta channel state
-    (``$ATIENDE_DATA_DIR/meta_channels.db``, table ``last_inbound``, read-only) and WhatsApp
-    handoffs in this database. Matched on the last 9 digits, like the identity check."""
-
-    def __init__(self, sessions: sessionmaker[Session], meta_state: Path | None) -> None:
-        self.sessions = sessions
-        self.meta_state = meta_state
-
-    def _candidates(self, tail: str) -> list[str]:
-        found: list[str] = []
-        if self.meta_state is not None and self.meta_state.is_file():
-            try:
-                conn = sqlite3.connect(f"file:{self.meta_state}?mode=ro", uri=True, timeout=2)
-                try:
-                    found += [r[0] for r in conn.execute(
-                        "SELECT conversation_id FROM last_inbound WHERE channel = 'whatsapp' "
-                        "AND conversation_id LIKE ? ORDER BY at DESC LIMIT 5", (f"%{tail}",))]
-                finally:
-                    conn.close()
-            except sqlite3.Error as exc:
-                logger.warning("order notices: WhatsApp channel state unreadable (%s)", exc)
-        with self.sessions() as s:
-            found += list(s.scalars(select(Handoff.conversation_id).where(
-                Handoff.channel == "whatsapp", Handoff.conversation_id.like(f"%{tail}"))
-                .order_by(Handoff.id.desc()).limit(5)))
-        return found
-
-    def wa_id_for(self, phone: str) -> str | None:
-        tail = _digits(phone)[-9:]
-        if len(tail) < 7:
-            return None
-        return next((c for c in self._candidates(tail)
-                     if c.isdigit() and c.endswith(tail)), None)
-
-
-def choose_channel(*, email: str | None, wa_id: str | None, whatsapp_ready: bool
-                   ) -> str | None:
-    """``whatsapp`` when it is configured for this event and the phone is a known WhatsApp
-    contact; else ``email`` when the order has an address; else None (nobody to tell)."""
-    if whatsapp_ready and wa_id:
-        return "whatsapp"
-    if email and "@" in email:
-        return "email"
-    return None
-
-
 def parse_pairs(text: str) -> dict[str, str]:
     """``"shipped=pedido_enviado, delivered=pedido_entregado"`` → dict."""
     pairs = (p.partition("=") for p in text.split(",") if "=" in p)
@@ -383,7 +165,8 @@ class OrderNotifier:
         self.sessions = services.write_sessions()
         self._orders = orders
         self.contacts = contacts or KnownWhatsAppContacts(
-            services.sessions, Path(settings.data_dir) / "meta_channels.db")
+            services.sessions, settings.channel_state_url.strip()
+            or Path(settings.data_dir) / "meta_channels.db")
         self.completed_means = completed_means
         self.secrets = {"woocommerce": settings.woocommerce_webhook_secret,
                         "tiendanube": settings.tiendanube_webhook_secret,

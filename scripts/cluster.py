@@ -9,13 +9,14 @@
   the action servers (what both Rasa servers call: round robin), and a statistics page;
 * on the shared services of the machine: PostgreSQL for the handoff database (migrated under an
   advisory lock, so two replicas starting together never run a migration twice), Rasa's tracker
-  store and the bot's ledger (exactly-once claims, the Meta inbox); Redis for Rasa's lock store,
+  store, the bot's ledger (exactly-once claims, the Meta inbox), the bot's relay outbox (items
+  leased, so any Rasa replica delivers each one once) and the Meta channel state (de-duplication,
+  24-hour window, delivery statuses, numbered menus); Redis for Rasa's lock store,
   socket.io room emits across Rasa processes, live console/widget events across handoff API
   processes and the public rate limits.
 
 What stays a file in the shared data directory (fine for replicas on one host or a shared volume,
-not for separate hosts yet): the bot's relay outbox and the Meta channel state (24-hour window,
-delivery statuses), the demo store's SQLite database and the KB index (read-only).
+not for separate hosts yet): the demo store's SQLite database and the KB index (read-only).
 
 Tests use :func:`running_cluster` (``tests/cluster``), which gives every run its own databases,
 Redis database number and ports, and drops the databases afterwards.
@@ -296,6 +297,10 @@ def cluster_env(plan: Plan, overrides: dict[str, str] | None = None) -> dict[str
         # shared state
         "HANDOFF_DATABASE_URL": plan.pg_url("handoff"),
         "ATIENDE_LEDGER_URL": plan.pg_url("rasa"),
+        # the relay outbox (items leased: any Rasa replica delivers them) and the Meta channel
+        # state (de-duplication, 24-hour window, numbered menus): tables next to the ledger's
+        "ATIENDE_OUTBOX_URL": plan.pg_url("rasa"),
+        "ATIENDE_CHANNEL_STATE_URL": plan.pg_url("rasa"),
         "HANDOFF_BROKER_URL": plan.redis,
         "HANDOFF_RATE_LIMIT_STORAGE": plan.redis,
         "RASA_ENDPOINTS": str(cfg.ROOT / "bot" / "endpoints.production.yml"),

@@ -17,7 +17,7 @@ extend the 24-hour window (it is not the shopper writing).
 code) are forwarded to the handoff API (``POST /api/channel-statuses``), which shows them on the
 agent's messages in the console; Messenger's ``read`` carries a watermark (everything sent before
 it was read) instead of ids. Best effort: they are also kept in the channel state
-(``meta_channels.db``), and a lost tick never loses a shopper's message.
+(:mod:`bot.channels.meta_state`), and a lost tick never loses a shopper's message.
 """
 
 from __future__ import annotations

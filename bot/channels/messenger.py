@@ -183,7 +183,7 @@ class MessengerInput(InputChannel):
         self.graph_url = graph_url or DEFAULT_GRAPH_URL
         self.max_body_bytes = max_body_bytes
         self.state = state or MetaStateStore()
-        self.options = OfferedOptions(self.state.path)
+        self.options = OfferedOptions(database=self.state.db)
         self.tasks = BackgroundTasks()
         missing = [n for n, v in (("MESSENGER_APP_SECRET", app_secret),
                                   ("MESSENGER_VERIFY_TOKEN", verify_token),

@@ -3,9 +3,9 @@
 * ``X-Hub-Signature-256`` check over the raw body in constant time (Rasa's built-in
   facebook connector still checks the SHA-1 header with ``==``);
 * the ``hub.challenge`` subscription handshake;
-* a persistent store (SQLite, ``$ATIENDE_DATA_DIR/meta_channels.db``) for what must survive a
-  restart: the last inbound time per conversation (the 24-hour customer-service window) and
-  delivery statuses;
+* a persistent store for what must survive a restart and be shared by every replica: the last
+  inbound time per conversation (the 24-hour customer-service window) and delivery statuses
+  (:mod:`bot.channels.meta_state`: SQLite in ``$ATIENDE_DATA_DIR`` or PostgreSQL by URL);
 * exactly once (issue #11): every delivery is stored in the shared ledger's inbox
   (``bot/ledger.py``) BEFORE Meta gets its 200, processed after, and marked done at the end; a
   crash after the 200 leaves the row pending and the next start (or another replica, once the
@@ -23,23 +23,21 @@ import hmac
 import json
 import logging
 import os
-import time
-from pathlib import Path
 from typing import Any
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+# re-exported: where the connectors and their tests have always imported them from
+from bot.channels.meta_state import WINDOW_SECONDS, MetaStateStore  # noqa: F401
 from bot.handoff_gate import get_gate, recorded_turn, register_gate_lifecycle
-from bot.sqlite_file import SQLiteFile
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v19.0"
 DEFAULT_MAX_BODY_BYTES = 256 * 1024  # Meta batches at most a few KB per event
-WINDOW_SECONDS = 24 * 3600
 
 
 def setting(credentials: dict[str, Any] | None, key: str, env: str, default: str = "") -> str:
@@ -117,93 +115,6 @@ def verify_handshake(request: Request, verify_token: str, channel: str) -> HTTPR
         return response.text(challenge)
     logger.warning("%s.webhook_verification_failed mode=%r", channel, mode)
     return response.json({"error": "verification failed"}, status=403)
-
-
-def default_state_path() -> Path:
-    return Path(os.environ.get("ATIENDE_DATA_DIR", "var")) / "meta_channels.db"
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS seen_messages (
-    channel TEXT NOT NULL, message_id TEXT NOT NULL, seen_at REAL NOT NULL,
-    PRIMARY KEY (channel, message_id));
-CREATE TABLE IF NOT EXISTS last_inbound (
-    channel TEXT NOT NULL, conversation_id TEXT NOT NULL, at REAL NOT NULL,
-    PRIMARY KEY (channel, conversation_id));
-CREATE TABLE IF NOT EXISTS delivery_status (
-    channel TEXT NOT NULL, message_id TEXT NOT NULL, recipient_id TEXT, status TEXT NOT NULL,
-    at REAL NOT NULL, error TEXT, PRIMARY KEY (channel, message_id, status));
-"""
-
-
-class MetaStateStore:
-    """Persistent channel state (see module docstring). Entries older than ``ttl`` are pruned."""
-
-    def __init__(self, path: Path | str | None = None, *,
-                 dedupe_ttl: float = 7 * 24 * 3600) -> None:
-        self.path = Path(path) if path else default_state_path()
-        self.dedupe_ttl = dedupe_ttl
-        self._db = SQLiteFile(self.path, _SCHEMA)
-        self._writes = 0
-
-    def _claim(self, channel: str, message_id: str) -> bool:
-        now = time.time()
-        with self._db.connect() as conn:
-            cur = conn.execute("INSERT OR IGNORE INTO seen_messages VALUES (?, ?, ?)",
-                               (channel, message_id, now))
-            self._writes += 1
-            if self._writes % 500 == 0:
-                conn.execute("DELETE FROM seen_messages WHERE seen_at < ?",
-                             (now - self.dedupe_ttl,))
-            return cur.rowcount == 1
-
-    async def claim(self, channel: str, message_id: str) -> bool:
-        """Atomically mark ``message_id`` seen; False if it was seen before (a retry)."""
-        return await asyncio.to_thread(self._claim, channel, message_id)
-
-    def _touch(self, channel: str, conversation_id: str, at: float) -> None:
-        with self._db.connect() as conn:
-            conn.execute(
-                "INSERT INTO last_inbound VALUES (?, ?, ?) ON CONFLICT (channel, conversation_id)"
-                " DO UPDATE SET at = MAX(at, excluded.at)", (channel, conversation_id, at))
-
-    async def record_inbound(self, channel: str, conversation_id: str, at: float) -> None:
-        """Remember the shopper's last message time (opens/extends the 24 h window)."""
-        await asyncio.to_thread(self._touch, channel, conversation_id, at)
-
-    def _last(self, channel: str, conversation_id: str) -> float | None:
-        with self._db.connect() as conn:
-            row = conn.execute("SELECT at FROM last_inbound WHERE channel = ? AND "
-                               "conversation_id = ?", (channel, conversation_id)).fetchone()
-        return row[0] if row else None
-
-    async def last_inbound(self, channel: str, conversation_id: str) -> float | None:
-        return await asyncio.to_thread(self._last, channel, conversation_id)
-
-    async def window_open(self, channel: str, conversation_id: str,
-                          now: float | None = None) -> bool:
-        """True while the shopper wrote less than 24 h ago."""
-        last = await self.last_inbound(channel, conversation_id)
-        return last is not None and (now or time.time()) - last < WINDOW_SECONDS
-
-    def _status(self, channel: str, message_id: str, recipient: str | None, status: str,
-                at: float, error: str | None) -> None:
-        with self._db.connect() as conn:
-            conn.execute("INSERT OR REPLACE INTO delivery_status VALUES (?, ?, ?, ?, ?, ?)",
-                         (channel, message_id, recipient, status, at, error))
-
-    async def record_status(self, channel: str, message_id: str, recipient: str | None,
-                            status: str, at: float, error: str | None = None) -> None:
-        await asyncio.to_thread(self._status, channel, message_id, recipient, status, at, error)
-
-    def _statuses(self, channel: str, message_id: str) -> list[tuple[str, str | None]]:
-        with self._db.connect() as conn:
-            return conn.execute("SELECT status, error FROM delivery_status WHERE channel = ? AND"
-                                " message_id = ? ORDER BY at", (channel, message_id)).fetchall()
-
-    async def statuses(self, channel: str, message_id: str) -> list[tuple[str, str | None]]:
-        """(status, error) rows recorded for one outgoing message, oldest first."""
-        return await asyncio.to_thread(self._statuses, channel, message_id)
 
 
 class BackgroundTasks:

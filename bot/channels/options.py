@@ -5,7 +5,7 @@ replies (≤ 13): :mod:`bot.channels.whatsapp_output` and :mod:`bot.channels.mes
 Meta refuses that message (an HTTP 4xx that is not the 24-hour window, e.g. an interactive type the
 number cannot send) — or Messenger gets more than 13 options — the menu goes as text: the prompt
 and one numbered line per option ("1. Devolver un artículo"). The options are remembered for the
-conversation (:class:`OfferedOptions`, in the channel state file), so a shopper who answers "2"
+conversation (:class:`OfferedOptions`, in the channel state database), so a shopper who answers "2"
 or "2." gets the second option's payload to Rasa, exactly as if they had tapped it.
 """
 
@@ -18,16 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.sqlite_file import SQLiteFile
+import sqlalchemy as sa
+
+from bot.channels.meta_state import StateDatabase, offered_options
 
 OPTIONS_TTL = 24 * 3600  # the menu of a conversation idle for a day is not what "2" means
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS offered_options (
-    channel TEXT NOT NULL, conversation_id TEXT NOT NULL, options TEXT NOT NULL, at REAL NOT NULL,
-    PRIMARY KEY (channel, conversation_id));
-"""
 
 
 def numbered_text(text: str, buttons: list[dict[str, Any]]) -> str:
@@ -42,15 +39,19 @@ def payloads(buttons: list[dict[str, Any]]) -> list[str]:
 
 
 class OfferedOptions:
-    """The last numbered menu sent as text to each conversation."""
+    """The last numbered menu sent as text to each conversation (in the channel state database,
+    :mod:`bot.channels.meta_state`: shared by every replica)."""
 
-    def __init__(self, path: Path) -> None:
-        self._db = SQLiteFile(path, _SCHEMA)
+    def __init__(self, path: Path | str | None = None, *,
+                 database: StateDatabase | None = None) -> None:
+        self.db = database or StateDatabase(path)
 
     def _remember(self, channel: str, conversation_id: str, options: list[str]) -> None:
-        with self._db.connect() as conn:
-            conn.execute("INSERT OR REPLACE INTO offered_options VALUES (?, ?, ?, ?)",
-                         (channel, conversation_id, json.dumps(options), time.time()))
+        with self.db.engine.begin() as conn:
+            self.db.upsert(conn, offered_options, {
+                "channel": channel, "conversation_id": conversation_id,
+                "options": json.dumps(options), "at": time.time()},
+                {"options": json.dumps(options), "at": time.time()})
 
     async def remember(self, channel: str, conversation_id: str, options: list[str]) -> None:
         await asyncio.to_thread(self._remember, channel, conversation_id, options)
@@ -59,17 +60,17 @@ class OfferedOptions:
         match = _NUMBER.match(text or "")
         if not match:
             return None
-        with self._db.connect() as conn:
-            row = conn.execute("SELECT options, at FROM offered_options WHERE channel = ? AND "
-                               "conversation_id = ?", (channel, conversation_id)).fetchone()
+        t = offered_options
+        key = (t.c.channel == channel, t.c.conversation_id == conversation_id)
+        with self.db.engine.begin() as conn:
+            row = conn.execute(sa.select(t.c.options, t.c.at).where(*key)).first()
             if row is None or time.time() - row[1] > OPTIONS_TTL:
                 return None
             options = json.loads(row[0])
             index = int(match.group(1)) - 1
             if not 0 <= index < len(options):
                 return None
-            conn.execute("DELETE FROM offered_options WHERE channel = ? AND conversation_id = ?",
-                         (channel, conversation_id))
+            conn.execute(t.delete().where(*key))
             return str(options[index])
 
     async def resolve(self, channel: str, conversation_id: str, text: str) -> str:

@@ -127,7 +127,7 @@ class WhatsAppInput(InputChannel):
         self.graph_url = graph_url or DEFAULT_GRAPH_URL
         self.max_body_bytes = max_body_bytes
         self.state = state or MetaStateStore()
-        self.options = OfferedOptions(self.state.path)
+        self.options = OfferedOptions(database=self.state.db)
         self.tasks = BackgroundTasks()
         self.app: Any = None  # the Sanic app, once served (the shopper's language on hand-backs)
         missing = [n for n, v in (("WHATSAPP_APP_SECRET", app_secret),

@@ -20,15 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from handoff_api.deps import BotDep, ServicesDep
 from handoff_api.mail.templates import fragment
+from handoff_api.order_contacts import check_stop_token, contact_hash, opt_out
 from handoff_api.ratelimit import limit
 from handoff_api.routes.common import errors, read_capped
-from handoff_api.store_events import (
-    Refused,
-    check_stop_token,
-    contact_hash,
-    get_notifier,
-    opt_out,
-)
+from handoff_api.store_events import get_notifier
+from handoff_api.store_webhooks import Refused
 
 router = APIRouter(tags=["store events"])
 #: the opt-out page is public: a flood from one address is slowed like the widget's

@@ -229,6 +229,59 @@ def test_live_events_and_the_handoff_cross_replicas(cluster: Cluster) -> None:
             s.close()
 
 
+def rows(cluster: Cluster, purpose: str, query: str, *args: Any) -> list[tuple]:
+    """Rows of one of the cluster's PostgreSQL databases (``rasa`` or ``handoff``)."""
+    import psycopg2
+
+    url = cluster.plan.pg_url(purpose).replace("postgresql+psycopg2://", "postgresql://", 1)
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, args)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def test_the_shared_outbox_delivers_each_message_once_after_an_api_outage(
+        cluster: Cluster) -> None:
+    """Both handoff API replicas down while a shopper in a handoff writes: the messages, taken by
+    either Rasa replica, wait in the one outbox in PostgreSQL (no file in the data dir) and reach
+    the agent side once each, in order, when the API is back — whichever replica leases them."""
+    cid = f"ct-outbox-{uuid.uuid4().hex[:6]}"
+    say(cluster, cid, "hola", f"{cid}-1")
+    say(cluster, cid, "quiero hablar con una persona", f"{cid}-2")
+    bot = {"Authorization": f"Bearer {cluster.env['HANDOFF_BOT_TOKEN']}"}
+    assert httpx.get(f"{cluster.handoff_url}/api/conversations/{cid}/handoff", headers=bot,
+                     timeout=30).status_code == 200
+    cluster.kill("handoff-1")
+    cluster.kill("handoff-2")
+    texts = [f"mensaje {n} durante el corte" for n in range(4)]
+    try:
+        for n, text in enumerate(texts):
+            say(cluster, cid, text, f"{cid}-q{n}")
+        stored = rows(cluster, "rasa", "SELECT message_id, status FROM relay_outbox WHERE "
+                      "conversation_id = %s ORDER BY id", cid)
+        assert [m for m, _ in stored] == [f"{cid}-q{n}" for n in range(4)]
+        assert {st for _, st in stored} == {"pending"}
+        assert not (cluster.plan.data_dir / "relay_outbox.db").exists()
+    finally:
+        cluster.start("handoff-1")
+        cluster.start("handoff-2")
+    deadline = time.monotonic() + 300  # the back-off grew while the API was down
+    while True:
+        statuses = {st for (st,) in rows(cluster, "rasa", "SELECT status FROM relay_outbox "
+                                         "WHERE conversation_id = %s", cid)}
+        if statuses == {"delivered"}:
+            break
+        assert time.monotonic() < deadline, f"outbox not delivered: {statuses}"
+        time.sleep(1)
+    relayed = rows(cluster, "handoff", "SELECT message_id, text FROM messages WHERE "
+                   "conversation_id = %s AND role = 'user' ORDER BY id", cid)
+    queued = [(m, t) for m, t in relayed if m.startswith(f"{cid}-q")]
+    assert queued == [(f"{cid}-q{n}", text) for n, text in enumerate(texts)], relayed
+
+
 def test_the_compose_balancer_file_is_the_tested_rules(tmp_path: Path) -> None:
     """deploy/haproxy.cfg is what scripts/cluster.py generates for compose's service names (one
     definition of the balancer's rules), and HAProxy accepts both variants."""

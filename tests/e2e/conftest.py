@@ -2,8 +2,8 @@
 real process (`python -m handoff_api serve`) on a free port with its own data directory.
 
 The handoff API alone is enough for the console and widget tests (handoffs are created with the bot
-token, the way the action server does). The full end-to-end test starts all three processes through
-`scripts.run.running_system`.
+token, the way the action server does). The whole-system tests share one `system` (all three
+processes, started once per session: tests/whole_system.py).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.whole_system import BOT_TOKEN
+
 ROOT = Path(__file__).resolve().parents[2]
 APP_PY = ROOT / ".venv" / "app" / "bin" / "python"
 CHROMIUM = os.environ.get("ATIENDE_CHROMIUM", "/usr/bin/chromium")
@@ -34,7 +36,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-BOT_TOKEN = "e2e-bot-token-0123456789abcdef"
 DEMO_PASSWORD = "atiende-demo"  # demo agents ana (supervisor) and leo, seeded in development mode
 SCREENSHOTS = Path(os.environ.get("ATIENDE_SCREENSHOTS", "/tmp"))
 
@@ -181,6 +182,12 @@ def start_handoff_server(data_dir: Path, **extra_env: str) -> Iterator[HandoffSe
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def system(whole_system: Any) -> Any:
+    """The whole system (tests/whole_system.py), shared with tests/security's ``bot_system``."""
+    return whole_system
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 """The whole system in a real browser: Rasa (trained model) + action server + handoff API,
-started by `scripts.run.running_system` on free ports with a temporary data directory.
+the `system` of tests/e2e/conftest.py (`scripts.run.running_system`, free ports, temporary data).
 
 A shopper asks for a person in Spanish in the demo store's widget; an agent logs in to the console,
 sees the conversation arrive in the queue, claims it and replies; the shopper sees the reply and
@@ -9,28 +9,16 @@ rating; the shopper clicks one; the rating is stored in the handoff API.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import APP_PY, BOT_TOKEN, DEMO_PASSWORD, ROOT, SCREENSHOTS, free_port
+from tests.e2e.conftest import BOT_TOKEN, DEMO_PASSWORD, SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-CHANNEL_VARS = (
-    "WHATSAPP_ACCESS_TOKEN",
-    "WHATSAPP_APP_SECRET",
-    "WHATSAPP_VERIFY_TOKEN",
-    "WHATSAPP_PHONE_NUMBER_ID",
-    "MESSENGER_PAGE_ACCESS_TOKEN",
-    "MESSENGER_APP_SECRET",
-    "MESSENGER_VERIFY_TOKEN",
-)
 BOT_REPLY_TIMEOUT = 90_000  # ms; the first message loads Rasa's pipeline on 2 busy cores
 
 
@@ -43,48 +31,6 @@ def poll(fn: Any, timeout: float, what: str) -> Any:
             return value
         time.sleep(0.5)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from scripts.prepare import model_problem
-    from scripts.run import running_system
-
-    if (problem := model_problem()) is not None:
-        pytest.fail(
-            f"the full end-to-end test needs the trained Rasa model: {problem} (run `make train`)"
-        )
-    data_dir = tmp_path_factory.mktemp("atiende-e2e")
-    # The demo store the order actions read; best effort (the handoff flow itself does not need it).
-    subprocess.run(
-        [str(APP_PY), "-m", "actions.store", "seed", "--db", str(data_dir / "store.db")],
-        cwd=ROOT,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    overrides = {
-        "ATIENDE_DATA_DIR": str(data_dir),
-        "ATIENDE_ENV": "development",  # demo agents ana / leo
-        "RASA_PORT": str(free_port()),
-        "ACTIONS_PORT": str(free_port()),
-        "HANDOFF_PORT": str(free_port()),
-        # every port its own free one: the defaults (next to RASA_PORT / HANDOFF_PORT) can be taken
-        "RASA_ADMIN_PORT": str(free_port()),
-        "MAIL_CATCHER_PORT": str(free_port()),
-        "HANDOFF_BOT_TOKEN": BOT_TOKEN,
-        "HANDOFF_SECRET_KEY": "e2e-secret-key-0123456789abcdef",
-        "RASA_TOKEN": "e2e-rasa-token-0123456789abcdef",
-        "HANDOFF_DATABASE_URL": f"sqlite:///{data_dir / 'handoff.db'}",
-        "BUSINESS_HOURS": "mon-sun 00:00-24:00",  # agents "on duty" whatever the time of the run
-        # bot/credentials.yml references these; Rasa refuses to start if one is unset (empty = off)
-        **{name: os.environ.get(name, "") for name in CHANNEL_VARS},
-    }
-    try:
-        with running_system(overrides) as running:
-            yield running
-    except SystemExit as exc:  # preflight refusals (port taken, model missing, venv missing)
-        pytest.fail(str(exc))
 
 
 def log_tails(system: Any, lines: int = 40) -> str:

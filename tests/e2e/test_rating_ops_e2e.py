@@ -11,61 +11,19 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from privacy.records import privacy_key, pseudonym
-from tests.e2e.conftest import APP_PY, BOT_TOKEN, ROOT, free_port
-from tests.e2e.test_handoff_e2e import CHANNEL_VARS, log_tails, poll
+from tests.e2e.test_handoff_e2e import log_tails, poll
 from tests.timing.test_prometheus import parse
+from tests.whole_system import METRICS_TOKEN
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-METRICS_TOKEN = "e2e-metrics-token-0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from scripts.prepare import model_problem
-    from scripts.run import running_system
-
-    if (problem := model_problem()) is not None:
-        pytest.fail(f"this test needs the trained Rasa model: {problem} (run `make train`)")
-    data_dir = tmp_path_factory.mktemp("atiende-ops-e2e")
-    subprocess.run([str(APP_PY), "-m", "actions.store", "seed", "--db",
-                    str(data_dir / "store.db")], cwd=ROOT, capture_output=True, timeout=120,
-                   check=True)
-    overrides = {
-        "ATIENDE_DATA_DIR": str(data_dir),
-        "ATIENDE_ENV": "development",
-        "RASA_PORT": str(free_port()),
-        "ACTIONS_PORT": str(free_port()),
-        "HANDOFF_PORT": str(free_port()),
-        # every port its own free one: the defaults (next to RASA_PORT / HANDOFF_PORT) can be taken
-        "RASA_ADMIN_PORT": str(free_port()),
-        "MAIL_CATCHER_PORT": str(free_port()),
-        "HANDOFF_BOT_TOKEN": BOT_TOKEN,
-        "HANDOFF_SECRET_KEY": "e2e-secret-key-0123456789abcdef",
-        "RASA_TOKEN": "e2e-rasa-token-0123456789abcdef",
-        "HANDOFF_DATABASE_URL": f"sqlite:///{data_dir / 'handoff.db'}",
-        "BUSINESS_HOURS": "mon-sun 00:00-24:00",
-        "ATIENDE_METRICS_TOKEN": METRICS_TOKEN,
-        "ATIENDE_CSAT_SAMPLE_RATE": "1",
-        **{name: os.environ.get(name, "") for name in CHANNEL_VARS},
-    }
-    try:
-        with running_system(overrides) as running:
-            running.data_dir = data_dir
-            running.ports = {k: int(overrides[k]) for k in ("RASA_PORT", "ACTIONS_PORT")}
-            yield running
-    except SystemExit as exc:
-        pytest.fail(str(exc))
 
 
 def say(system: Any, sender: str, text: str) -> str:

@@ -330,6 +330,40 @@ def test_the_bots_whatsapp_state_names_known_contacts(database_url: str, smtp: S
     assert request["json"]["to"] == WA_ID and smtp.messages == []
 
 
+def test_the_bots_shared_whatsapp_state_names_known_contacts(database_url: str,
+                                                             smtp: SmtpServer, graph: FakeGraph,
+                                                             tmp_path: Path) -> None:
+    """Replicas on several hosts keep the channel state in a database (ATIENDE_CHANNEL_STATE_URL,
+    bot/channels/meta_state.py): read from there, not from a file in the data dir."""
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql_text
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sql_text("DROP TABLE IF EXISTS last_inbound"))
+        conn.execute(sql_text("CREATE TABLE last_inbound (channel TEXT NOT NULL, conversation_id "
+                              "TEXT NOT NULL, at FLOAT NOT NULL, PRIMARY KEY (channel, "
+                              "conversation_id))"))
+        conn.execute(sql_text("INSERT INTO last_inbound VALUES ('whatsapp', :c, :t)"),
+                     {"c": WA_ID, "t": time.time()})
+    orders = FakeOrders("tiendanube", {"1": order("AT100001")})
+    body = json.dumps({"store_id": 1, "event": "order/fulfilled", "id": 1}).encode()
+    try:
+        with make_client(database_url, smtp, orders, graph=graph, data_dir=tmp_path,
+                         channel_state_url=database_url,
+                         templates="shipped=pedido_enviado") as client:
+            r = client.post("/webhooks/store/tiendanube", content=body,
+                            headers=tn_headers(body))
+            assert r.json()["status"] == "sent"
+    finally:  # the handoff test database is shared by the session: leave it as it was
+        with engine.begin() as conn:
+            conn.execute(sql_text("DROP TABLE last_inbound"))
+        engine.dispose()
+    [request] = graph.requests
+    assert request["json"]["to"] == WA_ID and smtp.messages == []
+    assert not (tmp_path / "meta_channels.db").exists()
+
+
 def test_permanent_whatsapp_refusal_falls_back_to_email(database_url: str, smtp: SmtpServer,
                                                         graph: FakeGraph) -> None:
     graph.status = 400

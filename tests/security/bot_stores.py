@@ -72,7 +72,7 @@ async def main(spec: dict[str, Any]) -> None:
             await meta.claim("whatsapp", f"wamid.{n}")
             await meta.record_inbound("whatsapp", tracker.sender_id, time.time())
             await meta.record_status("whatsapp", f"wamid.out.{n}", tracker.sender_id, "failed",
-                                     "131047 re-engagement message")
+                                     time.time(), "131047 re-engagement message")
             # the webhook as stored before Meta's 200, and the message received and answered
             ledger.inbox_add("whatsapp", {"entry": [{"changes": [{"value": {
                 "contacts": [{"wa_id": tracker.sender_id}],
