@@ -14,11 +14,14 @@ rate limiter, like 50 shoppers — call it in a loop for ``--seconds``, while on
 * the bot forwarding a shopper message to the agent (``POST /api/conversations/{id}/messages``,
   bot token),
 * an agent's console listing the queue (``GET /api/handoffs``, session token),
-* another shopper's widget reading its messages (``GET /api/widget/messages``, its token).
+* another shopper's widget reading its messages (``GET /api/widget/messages``, its token),
+* a load balancer's health check (``GET /health``).
 
 Routes flooded: the widget's message replay and queue place (valid conversation tokens, so each
 request reaches the database), the login with wrong passwords (bcrypt; a different unknown
-username per client, so the per-account throttle does not cut it short), ``/health``.
+username per client, so the per-account throttle does not cut it short), ``/health``; and the
+widget replay once more from **one** client with 50 connections (the flooder should be slowed,
+nobody else: lanes.py's per-client share).
 
 The server is pinned to the first CPU (``taskset``) and this load generator to the last one, so
 the generator does not take the server's CPU. Prints p50/p99/max of the others per route and the
@@ -141,13 +144,16 @@ def _probe(probes: dict[str, Any], done: Any, results: Any, settle: float) -> No
 
 
 def flood(name: str, request: Any, probes: dict[str, Any], seconds: float,
-          clients: int) -> dict[str, Any]:
+          clients: int, one_client: bool = False) -> dict[str, Any]:
+    """``clients`` connections flood; each from its own address (50 shoppers), or all from one
+    (``one_client``: one flooder with 50 connections, the case a per-client share answers)."""
     stop = threading.Event()
     codes: Counter = Counter()
     lock = threading.Lock()
 
     def flooder(i: int) -> None:
-        with client(f"127.0.{1 + i // 250}.{3 + i % 250}") as http:
+        address = "127.0.0.3" if one_client else f"127.0.{1 + i // 250}.{3 + i % 250}"
+        with client(address) as http:
             while not stop.is_set():
                 try:
                     code: Any = request(http, i).status_code
@@ -179,11 +185,15 @@ def flood(name: str, request: Any, probes: dict[str, Any], seconds: float,
     for label, elapsed, _code in samples:
         per_probe[label].append(elapsed)
     probe_codes = Counter(code for _label, _elapsed, code in samples)
+    codes_by_probe: dict[str, Counter] = {k: Counter() for k in probes}
+    for label, _elapsed, code in samples:
+        codes_by_probe[label][str(code)] += 1
 
     def ms(v: float | None) -> float:
         return round(1000 * (v or 0), 1)
 
     result = {"route": name, "clients": clients, "seconds": seconds,
+              "flooders": "one address" if one_client else "one address each",
               "flood_codes": {str(k): v for k, v in sorted(codes.items(), key=str)},
               "flood_requests_per_s": round(sum(codes.values()) / seconds, 1),
               "others_requests": len(latencies),
@@ -193,6 +203,7 @@ def flood(name: str, request: Any, probes: dict[str, Any], seconds: float,
               "others_max_ms": ms(max(latencies, default=0)),
               "others_p99_ms_by_request": {k: ms(percentile(v, 0.99))
                                            for k, v in per_probe.items()},
+              "others_codes_by_request": {k: dict(v) for k, v in codes_by_probe.items()},
               "loadavg_1min": round(load0, 2)}
     print(f"[flood] {name}: others p50 {result['others_p50_ms']} ms, p99 "
           f"{result['others_p99_ms']} ms, max {result['others_max_ms']} ms ({len(latencies)} "
@@ -224,6 +235,7 @@ def run(api: Api, seconds: float, clients: int, routes: list[str] | None) -> lis
                   "channel": "socketio"}),
         "agent queue list": lambda http: http.get(f"{url}/api/queue", headers=agent),
         "other widget read": lambda http: http.get(f"{url}/api/widget/messages", headers=probe),
+        "health check": lambda http: http.get(f"{url}/health"),
     }
     floods = {
         "GET /api/widget/messages": lambda h, i: h.get(f"{url}/api/widget/messages",
@@ -238,6 +250,10 @@ def run(api: Api, seconds: float, clients: int, routes: list[str] | None) -> lis
         if routes and not any(r in name for r in routes):
             continue
         results.append(flood(name, request, probes, seconds, clients))
+    one = "GET /api/widget/messages, one client"
+    if not routes or any(r in one for r in routes):
+        results.append(flood(one, floods["GET /api/widget/messages"], probes, seconds, clients,
+                             one_client=True))
     return results
 
 

@@ -3,6 +3,8 @@ then 50-client floods on each public route with the latency of everyone else.
 
     .venv/app/bin/python -m bench.seam_chaos --conversations 1000            # the issue's goal
     .venv/app/bin/python -m bench.seam_chaos --conversations 200 --kill-every 45
+    .venv/app/bin/python -m bench.seam_chaos --kill-every 40 \
+        --kill-weights handoff=5,actions=5,rasa=1
     .venv/app/bin/python -m bench.seam_chaos --conversations 0 --flood-seconds 10  # latency only
 
 Starts the real processes (Rasa with the trained model, the action server, the handoff API on
@@ -13,9 +15,10 @@ directory.
 ``tests.faults.system.handoff_conversation`` (greeting, "I want a person", messages for the agent,
 the agent's reply, a close — resolve or hand-back at random — raced by 1-4 shopper messages, a
 last message after the hand-back), half on the REST channel and half on WhatsApp webhooks. Every
-``--kill-every`` seconds (on average) one process chosen at random gets ``SIGKILL`` and is started
-again. Afterwards every shopper message is judged from the stores of record (tracker, handoff
-database): answered (by the bot or the agent), lost, duplicated. Goal: 0 lost, 0 duplicated.
+``--kill-every`` seconds (on average) one process chosen at random (odds ``--kill-weights``)
+gets ``SIGKILL`` and is started again. Afterwards every shopper message is judged from the stores
+of record (tracker, handoff database): answered (by the bot or the agent), lost, duplicated.
+Goal: 0 lost, 0 duplicated.
 
 **Floods**: for each public route, 50 clients (each from its own loopback address, so each gets its
 own rate-limit budget, like 50 shoppers) call it in a loop for ``--flood-seconds``, while one other
@@ -67,11 +70,16 @@ def pin(seam: Seam, cpus: set[int]) -> None:
 
 
 class Chaos:
-    """Kills a random process every ``every`` seconds (exponential gaps) and starts it again."""
+    """Kills a random process every ``every`` seconds (exponential gaps) and starts it again.
+
+    ``weights`` (relative) choose the process: killing the fast-restarting ones (handoff API,
+    action server: seconds) more often than Rasa (a model load: minutes on a busy machine) makes a
+    run cheaper per kill without leaving any process out."""
 
     def __init__(self, seam: Seam, every: float, rng: random.Random,
-                 server_cpus: set[int] | None) -> None:
+                 server_cpus: set[int] | None, weights: dict[str, float] | None = None) -> None:
         self.seam, self.every, self.rng, self.server_cpus = seam, every, rng, server_cpus
+        self.weights = weights or {name: 1.0 for name in SERVICES}
         self.kills: Counter = Counter()
         self.stop = threading.Event()
         self.lock = threading.Lock()  # held while a process is down (the audit waits for it)
@@ -79,7 +87,7 @@ class Chaos:
 
     def _run(self) -> None:
         while not self.stop.wait(self.rng.expovariate(1 / self.every)):
-            name = self.rng.choice(SERVICES)
+            name = self.rng.choices(list(self.weights), list(self.weights.values()))[0]
             with self.lock:
                 print(f"[chaos] kill -9 {name}", flush=True)
                 self.seam.kill(name)
@@ -99,6 +107,18 @@ class Chaos:
         self.stop.set()
         if self.thread.is_alive():
             self.thread.join(600)
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    weights = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() not in SERVICES:
+            raise argparse.ArgumentTypeError(f"unknown process {name!r}; one of {SERVICES}")
+        weights[name.strip()] = float(value)
+    if not weights or min(weights.values()) < 0 or not sum(weights.values()):
+        raise argparse.ArgumentTypeError("weights must be >= 0 and not all 0")
+    return weights
 
 
 def run_chaos(seam: Seam, args: argparse.Namespace, rng: random.Random,
@@ -129,7 +149,7 @@ def run_chaos(seam: Seam, args: argparse.Namespace, rng: random.Random,
             print(f"[chaos] {n}/{args.conversations} conversations "
                   f"({time.monotonic() - t0:.0f} s)", flush=True)
 
-    with Chaos(seam, args.kill_every, rng, server_cpus) as chaos:
+    with Chaos(seam, args.kill_every, rng, server_cpus, args.kill_weights) as chaos:
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             list(pool.map(one, range(args.conversations)))
     wait_for(lambda: seam.settled([]), 300, "hand-backs and outboxes to drain")
@@ -137,6 +157,7 @@ def run_chaos(seam: Seam, args: argparse.Namespace, rng: random.Random,
     return {"conversations": args.conversations - done["not_started"],
             "conversations_asked": args.conversations, "concurrency": args.concurrency,
             "whatsapp_share": args.whatsapp_share, "kill_every_seconds": args.kill_every,
+            "kill_weights": args.kill_weights,
             "kills": dict(chaos.kills), "completed": done["completed"],
             "script_errors": done["errors"], "errors": errors[:50],
             "messages": tally.summary(), "problems": tally.problems[:100],
@@ -282,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--kill-every", type=float, default=60.0,
                         help="mean seconds between kills (0: no kills)")
+    parser.add_argument("--kill-weights", type=parse_weights, default="handoff=1,actions=1,rasa=1",
+                        help="relative odds of each process being the one killed, e.g. "
+                             "handoff=5,actions=5,rasa=1 (kill Rasa, slow to restart, less often)")
     parser.add_argument("--whatsapp-share", type=float, default=0.5)
     parser.add_argument("--flood-seconds", type=float, default=10.0, help="0: no floods")
     parser.add_argument("--minutes", type=float, default=0,

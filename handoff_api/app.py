@@ -174,7 +174,8 @@ def create_app(
         return JSONResponse({"detail": "Database unavailable, try again"}, status_code=503)
 
     @app.get("/health", tags=["meta"], responses={
-        429: {"description": "too many anonymous requests at once; retry after Retry-After"},
+        429: {"description": "too many health checks at once from this client, or in all; retry "
+                           "after Retry-After (health checks have a lane of their own)"},
         503: {"description": "database down"}})
     def health() -> JSONResponse:
         """Liveness plus what an operator must look at: undeliverable shopper messages (dead
@@ -188,8 +189,10 @@ def create_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     # innermost: anonymous requests (widget reads, /health, login) wait for a few slots of their
-    # own, so a flood of them never takes every worker thread from the bot and the agents
-    app.state.lanes = default_lanes(settings.public_concurrency, settings.login_concurrency)
+    # own (one lane each, a share per client), so a flood of them never takes every worker thread
+    # from the bot and the agents, nor a lane from the other clients
+    app.state.lanes = default_lanes(settings.public_concurrency, settings.login_concurrency,
+                                    settings.health_concurrency, settings.lane_per_client)
     app.add_middleware(LanesMiddleware, lanes=app.state.lanes,
                        wait_seconds=settings.lane_wait_seconds)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]

@@ -41,8 +41,15 @@ class RateLimiter:
         return max(1.0, reset - time.time())
 
 
+def client_address(scope: dict) -> str:
+    """The client of a request (ASGI scope): the connecting address. One definition for the rate
+    limits and the lanes' per-client share (handoff_api/lanes.py)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
 def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request.scope)
 
 
 def limit(scope: str, rate_of: Callable[[object], str]) -> Callable[[Request], None]:

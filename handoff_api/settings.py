@@ -104,10 +104,16 @@ class Settings(BaseSettings):
     )  # per client address, on login (each attempt costs a bcrypt hash)
     public_concurrency: int = Field(
         4, ge=1, le=400, validation_alias=_env("HANDOFF_PUBLIC_CONCURRENCY", "public_concurrency")
-    )  # anonymous requests (widget reads, /health) served at once; the rest wait (lanes.py)
+    )  # anonymous widget / opt-out requests served at once; the rest wait (lanes.py)
     login_concurrency: int = Field(
         2, ge=1, le=400, validation_alias=_env("HANDOFF_LOGIN_CONCURRENCY", "login_concurrency")
     )  # logins (a bcrypt hash each) served at once; the rest wait
+    health_concurrency: int = Field(
+        2, ge=1, le=400, validation_alias=_env("HANDOFF_HEALTH_CONCURRENCY", "health_concurrency")
+    )  # /health requests served at once, in a lane of their own (no widget flood throttles it)
+    lane_per_client: int = Field(
+        3, ge=0, le=400, validation_alias=_env("HANDOFF_LANE_PER_CLIENT", "lane_per_client")
+    )  # requests of one client address in a lane (served or waiting); more: 429 at once; 0: no cap
     lane_wait_seconds: float = Field(
         5.0, gt=0, validation_alias=_env("HANDOFF_LANE_WAIT_SECONDS", "lane_wait_seconds")
     )  # a waiting anonymous request / login gets 429 "retry in 1 s" after this long

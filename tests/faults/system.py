@@ -565,11 +565,27 @@ class Shopper:
                         f"WhatsApp to accept {mid}", every=0.5)
 
 
+def ask_for_a_person(seam: Seam, shopper: Shopper, cid: str, attempts: int = 4,
+                     wait: float = 40.0) -> int:
+    """Ask for a person until queued, as a shopper would: while the action server is down the bot
+    answers with its apology instead of queueing, and the shopper asks again (every request is
+    a message of its own, counted and audited like the others)."""
+    for attempt in range(attempts):  # noqa: B007 - the last attempt raises
+        shopper.send("quiero hablar con una persona, por favor")
+        try:
+            return int(seam.wait_handoff(cid, timeout=wait)["id"])
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def handoff_conversation(seam: Seam, tally: Tally, cid: str, *, channel: str = "rest",
                          close: str = "resolve", racers: int = 2, hook: Hook = _no_hook) -> int:
     """The scripted conversation; ``hook(stage)`` runs at each stage (faults are injected there).
 
-    1. greeting (the bot answers) and "I want a person" (the bot queues the shopper);
+    1. greeting (the bot answers) and "I want a person" (the bot queues the shopper; asked again
+       when the bot could not, e.g. with the action server down: ``ask_for_a_person``);
     2. a message for the agent; the agent claims and replies;
     3. a message the agent does not answer (the bot gets it at the close);
     4. the agent closes (resolve or hand back) while ``racers`` shopper messages arrive at the
@@ -584,8 +600,7 @@ def handoff_conversation(seam: Seam, tally: Tally, cid: str, *, channel: str = "
     shopper = Shopper(seam, tally, cid, channel)
     shopper.send("hola")
     hook("greeted")
-    shopper.send("quiero hablar con una persona, por favor")
-    handoff_id = int(seam.wait_handoff(cid, timeout=120)["id"])
+    handoff_id = ask_for_a_person(seam, shopper, cid)
     hook("queued")
     shopper.send("¿hay alguien ahí?")
     hook("waiting")

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bot.channels.texts import TEXTS
 from tests.faults.system import PATIENCE, Seam, Tally, handoff_conversation
 
 pytestmark = [pytest.mark.slow]
@@ -131,3 +132,23 @@ def test_whatsapp_handoff_survives_a_handoff_api_kill(alive: Seam) -> None:
     assert_clean(tally, seam)
     replies = [b for b in seam.graph.to(phone) if "soy Ana" in str(b)]
     assert len(replies) == 1, replies
+
+
+def test_action_server_down_when_the_shopper_asks_for_a_person(alive: Seam) -> None:
+    """The action server is dead when the shopper asks for a person: the bot answers with its
+    technical-problem apology (nobody is queued), the shopper asks again once it is back and is
+    queued; the rest of the conversation runs; every message is answered once."""
+    seam, tally, cid = alive, Tally(), "fault-actions-ask"
+
+    def hook(stage: str) -> None:
+        if stage == "greeted":
+            seam.kill("actions")
+            restart_later(seam, "actions", 5.0)
+
+    handoff_conversation(seam, tally, cid, hook=hook)
+    assert_clean(tally, seam)
+    said = [e.get("text") or "" for e in seam.tracker_events(cid) if e.get("event") == "bot"]
+    assert any(TEXTS["action_unavailable"]["es"] in t for t in said), seam.describe(cid)
+    asks = [e for e in seam.tracker_events(cid) if e.get("event") == "user"
+            and "hablar con una persona" in (e.get("text") or "")]
+    assert len(asks) >= 2, seam.describe(cid)

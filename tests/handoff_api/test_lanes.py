@@ -1,5 +1,6 @@
 """Lanes (handoff_api/lanes.py): anonymous requests wait for a few slots of their own; the bot and
-the agents never wait behind them; a request that waited too long gets a polite 429."""
+the agents never wait behind them; a request that waited too long gets a polite 429; one client
+never takes a whole lane; health checks have a lane of their own."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def test_the_widget_stream_and_authenticated_routes_are_in_no_lane() -> None:
         "/notifications/stop", "/api/widget/stream", "/api/conversations/x/messages",
         "/api/handoffs/1/claim", "/api/queue")}
     assert by_path == {"/api/widget/messages": "public", "/api/widget/queue": "public",
-                       "/health": "public", "/api/auth/login": "login",
+                       "/health": "health", "/api/auth/login": "login",
                        "/notifications/stop": "public", "/api/widget/stream": None,
                        "/api/conversations/x/messages": None, "/api/handoffs/1/claim": None,
                        "/api/queue": None}
@@ -94,4 +95,96 @@ def test_a_widget_flood_on_the_real_app_is_served_or_slowed_never_5xx(tmp_path: 
         for a in answers:
             if a.status_code == 429:
                 assert a.headers["retry-after"] == "1"
-        assert app.state.lanes[1].slots == 1
+        assert lane(app, "public").slots == 1
+
+
+def lane(app: Any, name: str) -> Lane:
+    return next(la for la in app.state.lanes if la.name == name)
+
+
+def test_one_client_gets_its_share_of_a_lane_and_the_others_still_get_in() -> None:
+    """A flooder holding its 2 requests in a 3-slot lane gets 429 at once for a third (it never
+    queues ahead of anyone); another client is served from the slot left free, and health checks
+    pass while the widget lane is full."""
+    async def scenario() -> None:
+        release, holding, entered = asyncio.Event(), asyncio.Event(), []
+        lanes = default_lanes(public=3, login=1, health=1, per_client=2)
+        app = LanesMiddleware(blocking_app(release, entered, holding), lanes, wait_seconds=30)
+
+        def from_(address: str) -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=app, client=(address, 40000))
+            return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+        async with from_("10.0.0.1") as flooder, from_("10.0.0.2") as shopper, \
+                from_("10.0.0.3") as balancer:
+            held = [asyncio.create_task(flooder.get(f"/api/widget/messages?n={i}"))
+                    for i in range(2)]
+            await asyncio.wait_for(holding.wait(), 10)
+            while len(entered) < 2:  # noqa: ASYNC110 - the fake app records, nothing to await
+                await asyncio.sleep(0.01)
+            over = await asyncio.wait_for(flooder.get("/api/widget/queue"), 5)  # no 30 s wait
+            assert over.status_code == 429
+            assert over.headers["retry-after"] == "1"
+            assert "/api/widget/queue" not in entered
+            public = next(la for la in lanes if la.name == "public")
+            assert (public.over_share, public.waited_out) == (1, 0)
+            # the bystander takes the third slot (it is held too, like the flooder's)
+            bystander = asyncio.create_task(shopper.get("/api/widget/messages?me=1"))
+            while len(entered) < 3:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+            assert entered[-1] == "/api/widget/messages"
+            # the widget lane is full; a health check is served from its own lane
+            health = await asyncio.wait_for(balancer.get("/health"), 5)
+            assert health.status_code == 200
+            release.set()
+            assert [(await t).status_code for t in held] == [200, 200]
+            assert (await bystander).status_code == 200
+            # the shares are given back: the flooder may send again
+            assert (await flooder.get("/api/widget/queue")).status_code == 200
+
+    asyncio.run(scenario())
+
+
+def get_from(url: str, address: str, path: str, headers: dict[str, str]) -> httpx.Response:
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(base_url=url, timeout=30, transport=transport) as c:
+        return c.get(path, headers=headers)
+
+
+def test_a_flood_from_one_client_slows_only_that_client(tmp_path: Any) -> None:
+    """Real uvicorn, production lane sizes: one client opens 40 concurrent widget reads; it gets
+    429 with Retry-After for what is over its share; meanwhile another shopper's widget reads
+    and a balancer's health checks (other addresses) are all 200 and the bot's forward is 201."""
+    # a long lane wait: under a heavily loaded machine a slot may take seconds to free, and the
+    # claim is that the bystander is never refused because of the flood, not that it is quick
+    with live_server(f"sqlite:///{tmp_path / 'h.db'}", lane_wait_seconds=60) as (url, app):
+        with httpx.Client(base_url=url, timeout=30) as c:
+            for cid in ("web-flooder", "web-bystander"):
+                assert c.post("/api/handoffs", json=packet(cid), headers=BOT).status_code \
+                    in (200, 201)
+        flooder_auth, bystander_auth = widget_auth("web-flooder"), widget_auth("web-bystander")
+        flood_codes: list[int] = []
+        for round_ in range(5):  # until the flood overlapped enough to exceed its share
+            with ThreadPoolExecutor(max_workers=44) as pool:
+                flood = [pool.submit(get_from, url, "127.0.0.1", "/api/widget/messages",
+                                     flooder_auth) for _ in range(40)]
+                others = [pool.submit(get_from, url, "127.0.0.2", "/api/widget/messages",
+                                      bystander_auth) for _ in range(2)]
+                health = [pool.submit(get_from, url, "127.0.0.3", "/health", {})
+                          for _ in range(2)]
+                with httpx.Client(base_url=url, timeout=30) as c:
+                    forward = c.post("/api/conversations/web-bystander/messages", headers=BOT,
+                                     json={"message_id": f"lane-{round_}", "text": "¿sigue ahí?",
+                                           "channel": "rest"})
+                codes = [f.result() for f in flood]
+                flood_codes += [r.status_code for r in codes]
+                assert [f.result().status_code for f in others] == [200, 200]
+                assert [f.result().status_code for f in health] == [200, 200]
+            assert forward.status_code == 201, forward.text
+            assert all(r.headers["retry-after"] == "1" for r in codes if r.status_code == 429)
+            if 429 in flood_codes:
+                break
+        assert set(flood_codes) <= {200, 429} and 429 in flood_codes, flood_codes
+        public = lane(app, "public")
+        assert public.over_share == flood_codes.count(429)
+        assert public.waited_out == 0
