@@ -4,11 +4,8 @@ process dies, and the Meta inbox hands a crashed process's deliveries to the nex
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,39 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from bot.ledger import Ledger
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def postgres_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), 2).close()
-        return True
-    except OSError:
-        return False
+from tests.bot.databases import KINDS, database_url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=KINDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    if not postgres_up():
-        if os.environ.get("ATIENDE_SKIP_POSTGRES") == "1":
-            pytest.skip("ATIENDE_SKIP_POSTGRES=1")
-        pytest.fail("PostgreSQL is not answering on 127.0.0.1:5432: start it with "
-                    "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` "
-                    "or set ATIENDE_SKIP_POSTGRES=1")
-    name = f"atiende_ledger_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
+    with database_url(request.param, tmp_path, "ledger.db") as database:
+        yield database
 
 
 def test_one_claim_wins_among_replicas_racing(url: str) -> None:
