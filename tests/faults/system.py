@@ -157,6 +157,9 @@ class Seam:
             "HANDOFF_AGENT_CAPACITY": "50",  # one demo agent takes every conversation
             # short retry intervals: a fault heals in seconds, not minutes
             "HANDOFF_OUTBOX_INTERVAL": "0.5", "HANDOFF_WATCH_INTERVAL": "0.5",
+            # a reply whose sender was killed mid-send is shown failed (and may be resent) after
+            # this lease, not after the default 2 minutes
+            "HANDOFF_SEND_LEASE_SECONDS": "10",
             "ATIENDE_LEDGER_HEARTBEAT_SECONDS": "1",
             # the tests flood on purpose; the flood test sets its own limits
             "HANDOFF_PUBLIC_RATE_LIMIT": "100000/minute",
@@ -301,6 +304,19 @@ class Seam:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{method} {path} never answered below 500")
             time.sleep(0.5)
+
+    def agent_reply(self, handoff_id: int, text: str, client_id: str,
+                    patience: float = 120.0) -> httpx.Response:
+        """The agent's reply, resent with its client id until it is sent, as the console does: a
+        202 means another request holds the send (its process may have been killed mid-send; the
+        API marks such a send failed after its lease and the next retry sends it)."""
+        deadline = time.monotonic() + patience
+        while True:
+            r = self.agent_retrying("POST", f"/api/handoffs/{handoff_id}/messages",
+                                    json={"text": text, "client_id": client_id})
+            if r.status_code != 202 or time.monotonic() > deadline:
+                return r
+            time.sleep(1.0)
 
     def open_handoff(self, conversation_id: str) -> dict[str, Any] | None:
         try:
@@ -606,9 +622,7 @@ def handoff_conversation(seam: Seam, tally: Tally, cid: str, *, channel: str = "
     hook("waiting")
     claim = seam.agent_retrying("POST", f"/api/handoffs/{handoff_id}/claim")
     assert claim.status_code == 200, claim.text
-    reply = seam.agent_retrying("POST", f"/api/handoffs/{handoff_id}/messages",
-                                json={"text": "Hola, soy Ana. Te ayudo.",
-                                      "client_id": f"{cid}-agent-1"})
+    reply = seam.agent_reply(handoff_id, "Hola, soy Ana. Te ayudo.", f"{cid}-agent-1")
     assert reply.status_code in (200, 201), reply.text
     hook("answered")
     shopper.send("vale, una pregunta más sobre el envío")

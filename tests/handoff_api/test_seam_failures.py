@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from handoff_api.app import create_app
-from handoff_api.models import HandbackOutbox, Handoff
+from handoff_api.models import HandbackOutbox, Handoff, HandoffEvent, Message
 from handoff_api.relay import DeliveryResult
 from tests.handoff_api.conftest import BOT, add_agent, login, make_settings, packet, widget_auth
 
@@ -229,6 +229,53 @@ def test_same_agent_reply_posted_four_times_in_parallel_reaches_the_shopper_once
         detail = client.get(f"/api/handoffs/{hid}", headers=leo).json()
         agent_msgs = [m for m in detail["messages"] if m["role"] == "agent"]
         assert len(agent_msgs) == 1 and agent_msgs[0]["delivery"] == "sent"
+
+
+def test_a_reply_whose_sender_died_mid_send_is_shown_failed_then_resent_once(database_url):
+    """The chaos run (bench/seam_chaos.py, 1,000 conversations) found an agent reply left
+    "sending" for ever: the handoff API was killed after claiming the send and before the channel
+    answered, so nobody knew whether the shopper got it and nobody sent it. Once the claim is older
+    than the send lease the follow-up pass marks it failed with a reason (the console shows it);
+    a retry with the same client id then sends it exactly once. A claim within the lease and an
+    e-mail answer (the mail outbox retries those) are left alone."""
+    relay = SlowCountingRelay()
+    app = create_app(make_settings(database_url), relay_overrides={"rest": relay})
+    with TestClient(app) as client:
+        hid, leo = _claimed(client, app, "died-1")
+        services = app.state.services
+        old = datetime.now(UTC) - timedelta(seconds=services.settings.send_lease_seconds + 5)
+        with services.write_sessions()() as s:  # the rows a process killed mid-send leaves
+            for client_id, claimed, channel in (("c-dead", old, "rest"),
+                                                ("c-busy", datetime.now(UTC), "rest"),
+                                                ("c-mail", old, "email")):
+                s.add(Message(handoff_id=hid, conversation_id="died-1", message_id=client_id,
+                              role="agent", text=f"texto {client_id}", channel=channel,
+                              ts=claimed, created_at=claimed, delivery="sending",
+                              send_claimed_at=claimed))
+            s.commit()
+
+        asyncio.run(services.followups.pass_once())
+
+        by_id = {m["message_id"]: m for m in
+                 client.get(f"/api/handoffs/{hid}", headers=leo).json()["messages"]}
+        assert by_id["c-dead"]["delivery"] == "failed"
+        assert "interrupted" in by_id["c-dead"]["delivery_error"]
+        assert by_id["c-busy"]["delivery"] == "sending" and by_id["c-mail"]["delivery"] == "sending"
+        with services.sessions() as s:
+            events = s.scalars(select(HandoffEvent).where(HandoffEvent.handoff_id == hid,
+                                                          HandoffEvent.type == "delivery_failed"))
+            assert [e.data["reason"] for e in events] == ["interrupted"]
+
+        asyncio.run(services.followups.pass_once())  # marked once, not again
+        for _ in range(2):  # the agent resends (twice: a double click)
+            r = client.post(f"/api/handoffs/{hid}/messages", headers=leo,
+                            json={"text": "texto c-dead", "client_id": "c-dead"})
+            assert r.status_code in (200, 201), r.text
+        assert relay.sent == ["texto c-dead"]
+        resent = [m for m in client.get(f"/api/handoffs/{hid}", headers=leo).json()["messages"]
+                  if m["message_id"] == "c-dead"]
+        assert len(resent) == 1 and resent[0]["delivery"] == "sent"
+        assert resent[0]["delivery_error"] is None
 
 
 # --- 2. messages lost at the seam ----------------------------------------------------------------
