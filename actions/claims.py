@@ -80,6 +80,15 @@ async def earlier_claims(order: Order) -> int:
 class _ClaimQuestion(OrderItemsQuestion, abc.ABC):
     item_slot = "claim_item"
 
+    async def _claimed(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       lang: str) -> tuple[Order, list[OrderItem]] | None:
+        """The order and the claimed items; ``None`` (the shopper is told) when one is missing."""
+        context = await self._context(tracker)
+        if context is None or not context[1]:
+            dispatcher.utter_message(text=t("claim_remedy_unclear", lang))
+            return None
+        return context
+
 
 class ActionAskClaimRemedy(_ClaimQuestion):
     def name(self) -> str:
@@ -88,9 +97,7 @@ class ActionAskClaimRemedy(_ClaimQuestion):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         lang = language(tracker)
-        context = await self._context(tracker)
-        if context is None or not context[1]:
-            dispatcher.utter_message(text=t("claim_remedy_unclear", lang))
+        if (context := await self._claimed(dispatcher, tracker, lang)) is None:
             return []
         order, items = context
         amount = format_money(sum(i.total_cents for i in items), order.currency, lang)
@@ -132,9 +139,7 @@ class ActionAskClaimConfirm(_ClaimQuestion):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         lang = language(tracker)
-        context = await self._context(tracker)
-        if context is None or not context[1]:
-            dispatcher.utter_message(text=t("claim_remedy_unclear", lang))
+        if (context := await self._claimed(dispatcher, tracker, lang)) is None:
             return []
         order, items = context
         remedy = tracker.get_slot("claim_remedy")
