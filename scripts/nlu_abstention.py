@@ -51,6 +51,40 @@ def evaluate(records: dict[str, list[dict[str, Any]]], cfg: dict[str, Any]) -> d
     return result
 
 
+def fallback_causes(records: dict[str, list[dict[str, Any]]],
+                    cfg: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Per language, which rule sends the in-scope messages that fall back to the fallback.
+
+    ``out-of-scope class``: the classifier itself ranks ``nlu_fallback`` first (no cut-off
+    can rescue these: the lever is the data); ``far``: the nearest in-scope example is below
+    the similarity minimum (the distance rule); ``unsure``: the confidence is below the
+    (per-intent) threshold and ``faq`` was not rescued; ``far + unsure``: both.
+    """
+    from bot.components.fallback_classifier import (
+        intent_threshold,
+        is_far_from_scope,
+        similarity_minimum,
+    )
+
+    result: dict[str, dict[str, int]] = {}
+    for lang, rows in records.items():
+        counts: dict[str, int] = {}
+        for r in rows:
+            if r["gold"] == OOS or decide(r, cfg) != OOS:
+                continue
+            top = (r["ranking"] or [{}])[0]
+            far = is_far_from_scope(r.get("in_scope_similarity"), similarity_minimum(
+                cfg.get("min_in_scope_similarity"), lang))
+            unsure = float(top.get("confidence") or 0.0) < intent_threshold(cfg, top.get("name"))
+            if top.get("name") == OOS and not far:
+                cause = "out-of-scope class"
+            else:
+                cause = " + ".join(c for c, on in (("far", far), ("unsure", unsure)) if on)
+            counts[cause or "other"] = counts.get(cause or "other", 0) + 1
+        result[lang] = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+    return result
+
+
 def objective(figures: dict[str, Any]) -> float:
     return sum(f["macro_f1"] for f in figures.values())
 
@@ -106,6 +140,17 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         lines.append(f"| {row['rule']} | {cv.get('es', {}).get('macro_f1', '-')} | "
                      f"{cv.get('en', {}).get('macro_f1', '-')} | {external(ext, 'es')} | "
                      f"{external(ext, 'en')} |")
+    causes = [row for row in rows if row.get("causes")]
+    if causes:
+        lines += ["", "Why in-scope messages fall back (counts; `out-of-scope class` = the "
+                  "classifier ranks nlu_fallback first, `far` = similarity rule, `unsure` = "
+                  "below the threshold):", "",
+                  "| rule | set | es | en |", "|---|---|---|---|"]
+        for row in causes:
+            for name, per_lang in row["causes"].items():
+                cells = [", ".join(f"{k} {v}" for k, v in per_lang.get(lang, {}).items()) or "-"
+                         for lang in ("es", "en")]
+                lines.append(f"| {row['rule']} | {name} | {cells[0]} | {cells[1]} |")
     lines += ["", "Tuned settings:", ""]
     for row in rows:
         lines.append(f"- {row['rule']}: `{json.dumps(row['config_changes'], sort_keys=True)}`")
@@ -147,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append({"rule": name,
                      "config_changes": {k: cfg.get(k) for k in keys},
                      "cv": evaluate(cv, cfg), "external": evaluate(ext, cfg)})
+        if name == "as configured" or "tuned" in name:
+            rows[-1]["causes"] = {"CV": fallback_causes(cv, cfg),
+                                  "external": fallback_causes(ext, cfg)}
         print(rows[-1]["rule"], json.dumps({k: rows[-1][k] for k in ("cv", "external")}))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
