@@ -27,6 +27,7 @@ from scripts.nlu_external import OOS, abstention
 
 THRESHOLD_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
 SIMILARITY_GRID = (0.0, 0.4, 0.45, 0.5, 0.55, 0.6)
+OOS_CONFIDENCE_GRID = (0.0, 0.4, 0.5, 0.6, 0.7, 0.8)
 
 
 def decide(record: dict[str, Any], cfg: dict[str, Any]) -> str:
@@ -91,7 +92,8 @@ def objective(figures: dict[str, Any]) -> float:
 
 def tune(cv: dict[str, list[dict[str, Any]]], base: dict[str, Any],
          rounds: int = 2) -> dict[str, Any]:
-    """Per-language similarity minimums, then per-intent thresholds, by coordinate ascent."""
+    """Per-language similarity minimums, the out-of-scope ranking's minimum confidence, then
+    per-intent thresholds, by coordinate ascent."""
     cfg = json.loads(json.dumps(base))
     sim = cfg.get("min_in_scope_similarity")
     if not isinstance(sim, dict):
@@ -107,6 +109,11 @@ def tune(cv: dict[str, list[dict[str, Any]]], base: dict[str, Any],
                 score = objective(evaluate(cv, trial))
                 if score > best + 1e-6:
                     best, cfg = score, trial
+        for value in OOS_CONFIDENCE_GRID:
+            trial = {**cfg, "out_of_scope_min_confidence": value}
+            score = objective(evaluate(cv, trial))
+            if score > best + 1e-6:
+                best, cfg = score, trial
         for intent in intents:
             for value in THRESHOLD_GRID:
                 trial = {**cfg, "intent_thresholds": {**cfg["intent_thresholds"], intent: value}}
@@ -172,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     base.pop("name", None)
     cv = json.loads(Path(args.cv).read_text(encoding="utf-8")) if args.cv else {}
     ext = json.loads(Path(args.external).read_text(encoding="utf-8"))
-    keys = ("threshold", "min_in_scope_similarity", "intent_thresholds")
+    keys = ("threshold", "min_in_scope_similarity", "intent_thresholds",
+            "out_of_scope_min_confidence")
     candidates = [("as configured", base)]
     for t in (0.2, 0.3, 0.4):
         for nn in (0.0, 0.45, 0.5, 0.55):
@@ -181,10 +189,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for es, en in ((0.5, 0.45), (0.55, 0.5), (0.55, 0.45), (0.6, 0.5)):
         candidates.append((f"similarity es {es} / en {en}",
                            {**base, "min_in_scope_similarity": {"es": es, "en": en}}))
+    for oos in (0.5, 0.6, 0.7):
+        candidates.append((f"out-of-scope ranking needs {oos}",
+                           {**base, "out_of_scope_min_confidence": oos}))
     if cv:
         sim_only = tune(cv, base, rounds=1)
         sim_only = {**base, "min_in_scope_similarity": sim_only["min_in_scope_similarity"]}
         candidates.append(("similarity per language (tuned on CV)", sim_only))
+        oos_only = max(({**base, "out_of_scope_min_confidence": v} for v in OOS_CONFIDENCE_GRID),
+                       key=lambda c: objective(evaluate(cv, c)))
+        candidates.append(("out-of-scope ranking minimum (tuned on CV)", oos_only))
         candidates.append(("similarity per language + per-intent thresholds (tuned on CV)",
                            tune(cv, base)))
     rows = []
