@@ -15,8 +15,8 @@ pipeline once on all of data/nlu, parses every external message through the whol
 Run in the bot env, from the repo root:
     .venv/bot/bin/python -m scripts.nlu_external [--show-errors]
 Writes reports/nlu/external.{json,md}, external_confusions.json and external_errors.json, then
-prints the external figures next to cross-validation and the blind held-out set (read from
-reports/nlu/crossval_as-configured.json and heldout.json).
+prints the external figures next to cross-validation and the two blind held-out sets (read from
+reports/nlu/crossval_as-configured.json, heldout.json and heldout_v2.json).
 """
 
 from __future__ import annotations
@@ -227,16 +227,18 @@ def side_by_side(out: Path, report: dict[str, Any]) -> list[str]:
         path = out / name
         return json.loads(path.read_text()) if path.exists() else {}
 
-    cv, heldout = load("crossval_as-configured.json"), load("heldout.json")
-    lines = ["language | CV macro F1 (mean) | held-out macro F1 | external accuracy | "
-             "external macro F1 | OOS recall | in-scope false fallback"]
+    cv, heldout, heldout_v2 = (load("crossval_as-configured.json"), load("heldout.json"),
+                               load("heldout_v2.json"))
+    lines = ["language | CV macro F1 (mean) | held-out macro F1 | held-out v2 macro F1 | "
+             "external accuracy | external macro F1 | OOS recall | in-scope false fallback"]
     for lang, s in report["languages"].items():
         cv_f1 = (cv.get("seeds", {}).get("mean_macro_f1", {}).get(lang)
                  or cv.get("languages", {}).get(lang, {}).get("macro_f1"))
-        ho_f1 = heldout.get("languages", {}).get(lang, {}).get("macro_f1")
+        ho_f1, v2_f1 = (h.get("languages", {}).get(lang, {}).get("macro_f1")
+                        for h in (heldout, heldout_v2))
         a = report["abstention"][lang]
-        lines.append(f"{lang} | {cv_f1} | {ho_f1} | {s['accuracy']} | {s['macro_f1']} | "
-                     f"{a['oos_recall']} | {a['inscope_false_fallback']}")
+        lines.append(f"{lang} | {cv_f1} | {ho_f1} | {v2_f1} | {s['accuracy']} | "
+                     f"{s['macro_f1']} | {a['oos_recall']} | {a['inscope_false_fallback']}")
     return lines
 
 
