@@ -42,7 +42,13 @@ from scripts.nlu_crossval import (
     summary_table,
     variant_config,
 )
-from scripts.nlu_heldout import confusions, evaluation_arguments, normalise, output_dir
+from scripts.nlu_heldout import (
+    abstention_table,
+    confusions,
+    evaluation_arguments,
+    normalise,
+    output_dir,
+)
 
 OOS = "nlu_fallback"
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
@@ -192,13 +198,8 @@ def external_markdown(report: dict[str, Any]) -> str:
               "| language | examples | accuracy | macro F1 |", "|---|---|---|---|"]
     for lang, s in report.get("unseen_only", {}).items():
         lines.append(f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_f1']} |")
-    lines += ["", "## Abstention (as configured)", "",
-              "| language | OOS n | OOS recall | in-scope n | in-scope false fallback | "
-              "in-scope accuracy |", "|---|---|---|---|---|---|"]
-    for lang, a in report["abstention"].items():
-        lines.append(f"| {lang} | {a['oos_examples']} | **{a['oos_recall']}** | "
-                     f"{a['inscope_examples']} | **{a['inscope_false_fallback']}** | "
-                     f"{a['inscope_accuracy']} |")
+    lines += ["", "## Abstention (as configured)", ""]
+    lines += abstention_table(report["abstention"])
     lines += ["", "## Per source", "", "| language | source | n | accuracy |", "|---|---|---|---|"]
     for lang, per in report["sources"].items():
         for source, s in per.items():

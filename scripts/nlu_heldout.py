@@ -205,6 +205,17 @@ def confusions(errors: dict[str, list[dict[str, str]]]) -> dict[str, dict[str, i
     }
 
 
+def abstention_table(abstention: dict[str, dict[str, Any]]) -> list[str]:
+    """Out-of-scope recall next to in-scope false fallback, one row per language."""
+    lines = ["| language | OOS n | OOS recall | in-scope n | in-scope false fallback | "
+             "in-scope accuracy |", "|---|---|---|---|---|---|"]
+    for lang, a in abstention.items():
+        lines.append(f"| {lang} | {a['oos_examples']} | **{a['oos_recall']}** | "
+                     f"{a['inscope_examples']} | **{a['inscope_false_fallback']}** | "
+                     f"{a['inscope_accuracy']} |")
+    return lines
+
+
 def heldout_markdown(report: dict[str, Any]) -> str:
     if report.get("model"):
         source = (f"Parsed with the trained model `{report['model']}`, no training here (built by "
@@ -244,13 +255,8 @@ def heldout_markdown(report: dict[str, Any]) -> str:
         for lang, s in report["refined"].items():
             lines.append(f"| {lang} | {s['accuracy']} | **{s['macro_f1']}** |")
     if report.get("abstention"):
-        lines += ["", "Abstention (gold `nlu_fallback` = out of scope):", "",
-                  "| language | OOS n | OOS recall | in-scope n | in-scope false fallback | "
-                  "in-scope accuracy |", "|---|---|---|---|---|---|"]
-        for lang, a in report["abstention"].items():
-            lines.append(f"| {lang} | {a['oos_examples']} | **{a['oos_recall']}** | "
-                         f"{a['inscope_examples']} | **{a['inscope_false_fallback']}** | "
-                         f"{a['inscope_accuracy']} |")
+        lines += ["", "Abstention (gold `nlu_fallback` = out of scope):", ""]
+        lines += abstention_table(report["abstention"])
     lines += per_intent_tables(report["languages"])
     return "\n".join(lines) + "\n"
 
@@ -263,7 +269,8 @@ def summary_line(report: dict[str, Any], lang: str) -> str:
             f"n={s['examples']}); unseen only: macro F1 {unseen.get('macro_f1')} "
             f"(n={unseen.get('examples')})")
     if "refined" in report:
-        line += f"; item_problem refinement accepted: macro F1 {report['refined'][lang]['macro_f1']}"
+        refined_f1 = report["refined"][lang]["macro_f1"]
+        line += f"; item_problem refinement accepted: macro F1 {refined_f1}"
     if "abstention" in report:
         a = report["abstention"][lang]
         line += (f"; OOS recall {a['oos_recall']}, in-scope false fallback "
