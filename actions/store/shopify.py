@@ -42,7 +42,7 @@ from actions.store.base import (
     ReturnRecord,
     StoreUnavailable,
 )
-from actions.store.http import HTTPClient, PlatformAuthError, RetryPolicy, json_body
+from actions.store.http import PlatformAuthError, json_body
 from actions.store.mapping import (
     canonical_order_id,
     category_for,
@@ -60,8 +60,8 @@ from actions.store.mapping import (
     split_address,
     to_cents,
 )
-from actions.store.remote import RemoteStore
-from actions.store.search import platform_terms, query_variants, rank
+from actions.store.remote import RemoteStore, first_hits, platform_client
+from actions.store.search import rank
 from actions.store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -372,11 +372,9 @@ class ShopifyStore(RemoteStore):
     def __init__(self, settings: StoreSettings,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.throttle = CostThrottle()
-        http = HTTPClient(
+        http = platform_client(
             "shopify", f"{settings.shopify_url}/admin/api/{settings.shopify_api_version}",
-            policy=RetryPolicy(timeout=settings.timeout, retries=settings.retries,
-                               deadline=settings.deadline, max_wait=settings.max_wait),
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            settings, headers={"Content-Type": "application/json", "Accept": "application/json"},
             auth=ShopifyTokenAuth(settings, settings.timeout),
             throttle=self.throttle, retry_hint=throttled_wait, transport=transport)
         super().__init__(settings, http)
@@ -483,22 +481,19 @@ class ShopifyStore(RemoteStore):
         return variants
 
     async def _search_products(self, query: str, *, lang: str, limit: int) -> list[Product]:
-        terms = platform_terms(query)
-        if not terms:
-            return []
-        found: dict[str, Mapping[str, Any]] = {}
         currency = ""
-        for words in query_variants(terms):
+
+        async def fetch(words: str) -> list[Mapping[str, Any]]:
+            nonlocal currency
             # search syntax: bare words are ANDed, "word*" is a prefix (botas* finds "Botas")
             text = " ".join(f"{w}*" if len(w) > 3 else w for w in words.split())
             data = await self._catalogue(
                 lambda translations, inventory: q.product_ids_query(translations=translations),
                 {"query": f"status:active AND ({text})"}, lang, "products.search")
             currency = str((data.get("shop") or {}).get("currencyCode") or "")
-            for node in (data.get("products") or {}).get("nodes") or []:
-                found.setdefault(str(node.get("id")), node)
-            if found:
-                break
+            return list((data.get("products") or {}).get("nodes") or [])
+
+        found = await first_hits(query, fetch, key=lambda node: str(node.get("id")))
         # rank the cheap candidates by name, then read variants only for the best few
         stubs = [product_from_shopify(node, [], currency=currency, settings=self.settings)
                  for node in found.values()]
