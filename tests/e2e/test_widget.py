@@ -258,3 +258,40 @@ def test_message_never_acknowledged_shows_retry(handoff_server: HandoffServer, n
         expect(delivery).to_have_text("")
         assert fake.utterances[-1]["message_id"] == fake.utterances[0]["message_id"]
     assert page.errors == []
+
+
+def test_a_message_the_bot_could_not_read_now_is_explained_and_can_be_retried(
+        handoff_server: HandoffServer, new_page) -> None:
+    """Rasa's turn admission refused the message (``busy``: too many people at once): the widget
+    shows the bot's apology, no typing dots, the message as not sent with "Reintentar"; the retry
+    resends the same id and is answered."""
+    from bot.channels.texts import TEXTS
+
+    fake = FakeRasaSocket()
+    seen: set[str] = set()
+
+    def status(data: dict) -> str:
+        first = data["message_id"] not in seen
+        seen.add(data["message_id"])
+        return "busy" if first else "rasa"
+
+    fake.ack_status = status
+    fake.on_utterance = lambda data: [{"text": TEXTS["busy"]["es"]}] \
+        if len(fake.received()) == 1 else [{"text": "Tarda 2-3 días."}]
+    page = new_page()
+    widget = open_store(page, handoff_server, fake)
+    page.get_by_role("button", name="Abrir el chat de ayuda").click()
+    expect(widget.locator(".status")).to_have_text("Conectado")
+    box = widget.get_by_role("textbox", name="Escribe tu mensaje…")
+    box.fill("¿Cuánto tarda el envío a Canarias?")
+    box.press("Enter")
+    delivery = widget.locator(".msg.user .delivery")
+    expect(delivery).to_contain_text("No se pudo enviar.")
+    expect(widget.locator(".msg.bot").last).to_contain_text("atendiendo a muchas personas")
+    expect(widget.locator(".typing")).to_be_hidden()
+    delivery.get_by_role("button", name="Reintentar").click()
+    expect(delivery).to_have_text("")
+    expect(widget.locator(".msg.bot").last).to_contain_text("Tarda 2-3 días.")
+    ids = [u["message_id"] for u in fake.received()]
+    assert len(ids) == 2 and ids[0] == ids[1], fake.utterances
+    assert page.errors == []
