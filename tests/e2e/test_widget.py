@@ -31,6 +31,17 @@ def open_store(page, server: HandoffServer, fake: FakeRasaSocket) -> object:
     return page.locator("#atiende-widget")
 
 
+def open_chat_and_send(page, server: HandoffServer, fake: FakeRasaSocket, text: str) -> object:
+    """Open the store page's chat, wait for the connection and send ``text``; the widget."""
+    widget = open_store(page, server, fake)
+    page.get_by_role("button", name="Abrir el chat de ayuda").click()
+    expect(widget.locator(".status")).to_have_text("Conectado")
+    box = widget.get_by_role("textbox", name="Escribe tu mensaje…")
+    box.fill(text)
+    box.press("Enter")
+    return widget
+
+
 def test_store_page_and_widget_handoff(handoff_server: HandoffServer, new_page) -> None:
     fake = FakeRasaSocket()
     fake.on_utterance = lambda d: (
@@ -125,12 +136,7 @@ def test_unacknowledged_message_is_resent_with_the_same_id(
     fake = FakeRasaSocket()
     fake.drop_first = True  # the first copy is "lost"; only the resend is acknowledged
     page = new_page()
-    widget = open_store(page, handoff_server, fake)
-    page.get_by_role("button", name="Abrir el chat de ayuda").click()
-    expect(widget.locator(".status")).to_have_text("Conectado")
-    box = widget.get_by_role("textbox", name="Escribe tu mensaje…")
-    box.fill("¿Dónde está mi pedido AT100234?")
-    box.press("Enter")
+    widget = open_chat_and_send(page, handoff_server, fake, "¿Dónde está mi pedido AT100234?")
     expect(widget.locator(".msg.user .delivery")).to_have_text("Enviando…")
     expect(widget.locator(".msg.user .delivery")).to_have_text("", timeout=10_000)
     ids = [u["message_id"] for u in fake.utterances]
@@ -279,12 +285,7 @@ def test_a_message_the_bot_could_not_read_now_is_explained_and_can_be_retried(
     fake.on_utterance = lambda data: [{"text": TEXTS["busy"]["es"]}] \
         if len(fake.received()) == 1 else [{"text": "Tarda 2-3 días."}]
     page = new_page()
-    widget = open_store(page, handoff_server, fake)
-    page.get_by_role("button", name="Abrir el chat de ayuda").click()
-    expect(widget.locator(".status")).to_have_text("Conectado")
-    box = widget.get_by_role("textbox", name="Escribe tu mensaje…")
-    box.fill("¿Cuánto tarda el envío a Canarias?")
-    box.press("Enter")
+    widget = open_chat_and_send(page, handoff_server, fake, "¿Cuánto tarda el envío a Canarias?")
     delivery = widget.locator(".msg.user .delivery")
     expect(delivery).to_contain_text("No se pudo enviar.")
     expect(widget.locator(".msg.bot").last).to_contain_text("atendiendo a muchas personas")

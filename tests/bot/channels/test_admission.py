@@ -14,12 +14,10 @@ import aiohttp
 import pytest
 
 from bot.channels.admission import AdmissionSettings, Refused, TurnAdmission
-from bot.channels.rest import HandoffAwareRestInput
-from bot.channels.socketio import HandoffAwareSocketIOInput
 from bot.channels.texts import t
 from bot.handoff_gate import HandoffGate
 from contracts.client_address import client_address
-from tests.bot.channels.harness import FakeAgent, SanicHarness
+from tests.bot.channels.harness import FakeAgent, SanicHarness, web_channels
 from tests.bot.channels.test_web_channels import Widget
 
 
@@ -143,11 +141,7 @@ def test_the_client_is_the_peer_or_what_a_trusted_proxy_forwarded(
 
 @pytest.fixture
 async def server(agent: FakeAgent, gate: HandoffGate) -> AsyncIterator[SanicHarness]:
-    channels = [HandoffAwareRestInput(),
-                HandoffAwareSocketIOInput.from_credentials({
-                    "user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered",
-                    "session_persistence": True})]
-    harness = SanicHarness(channels, agent, gate)
+    harness = SanicHarness(web_channels(), agent, gate)
     harness.app.ctx.atiende_admission = TurnAdmission(AdmissionSettings(
         in_progress=2, waiting=1, per_client=2, wait_seconds=30, retry_after=3))
     await harness.start()
