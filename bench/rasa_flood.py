@@ -1,20 +1,22 @@
 """50 clients flood Rasa's REST webhook at once: is anyone's turn lost, is anyone told 5xx, how
 long do the other shoppers wait — without and with turn admission (bot/channels/admission.py)?
 
-    .venv/app/bin/python -m bench.rasa_flood --senders 50 --seconds 60 --variants off,on \
+    .venv/app/bin/python -m bench.rasa_flood --senders 50 --seconds 100 --variants off,on \
         --out reports/reliability/rasa_flood_admission.json
 
-For each variant (``off``: ``ATIENDE_TURNS_IN_PROGRESS=0``, no admission; ``on``: the defaults),
-in one run, starts the real processes (Rasa with the trained model, the action server, the
-handoff API on SQLite) with ``tests.faults.system.Seam`` (``scripts.run.running_system``, the
-launcher of ``make run``) in a temporary data directory. Then ``--senders`` flooders — each its
-own sender id **and its own loopback address** (127.0.2.N: its own client for the admission's
-per-client share) — post turns to ``POST /webhooks/rest/webhook`` for ``--seconds``, each as fast
-as the bot answers it (the next message as soon as the last one is answered; a ``429`` is
-honoured: the flooder waits ``Retry-After``, as the widget does), every message with its own
-``message_id``. Meanwhile ``--probers`` other shoppers (127.0.3.N), timed from a **separate
-process** (in this one they would wait for the GIL behind the flooders), each write one turn every
-``--probe-every`` seconds (a person typing), with the flooders' mix of texts: their latency is the
+For each variant (``off``: ``ATIENDE_TURNS_IN_PROGRESS=0``, no admission; ``on``: the defaults;
+``on1`` / ``on3``: 1 / 3 turns in progress), in one run, starts the real processes (Rasa with the
+trained model, the action server, the handoff API on SQLite) with ``tests.faults.system.Seam``
+(``scripts.run.running_system``, the launcher of ``make run``) in a temporary data directory.
+Then ``--senders`` flooders, each its own sender id **and its own loopback address** (127.0.2.N:
+its own client for the admission's per-client share), post turns to
+``POST /webhooks/rest/webhook`` for ``--seconds``, each as fast as the bot answers it (the next
+message as soon as the last one is answered; a ``429`` is honoured: the flooder waits
+``Retry-After``, as the widget does), every message with its own ``message_id``. Meanwhile other
+shoppers write, ``--probe-rate`` per second (open loop: on time, whatever the earlier ones wait
+for), each one first message of its own sender from its own address (127.0.3.N…), with the
+flooders' mix of texts (greetings and knowledge-base questions), timed from a **separate
+process** (in this one they would wait for the GIL behind the flooders): their latency is the
 bystanders' p50/p99 (every request, 429s included, and the answered ones alone).
 
 After the flood every message without a final answer (client timeout, ``409`` "being
@@ -49,7 +51,8 @@ from bench.seam_chaos import pin
 from tests.faults.system import Seam, Tally
 
 TEXTS = ("hola", "¿cuánto tarda el envío a Canarias?", "gracias", "¿puedo devolver un pedido?")
-VARIANTS = {"off": {"ATIENDE_TURNS_IN_PROGRESS": "0"}, "on": {}}
+VARIANTS = {"off": {"ATIENDE_TURNS_IN_PROGRESS": "0"}, "on": {},  # on: the defaults
+            "on1": {"ATIENDE_TURNS_IN_PROGRESS": "1"}, "on3": {"ATIENDE_TURNS_IN_PROGRESS": "3"}}
 
 
 def text_of(message_id: str) -> str:
@@ -76,35 +79,34 @@ def post_turn(http: httpx.Client, url: str, sender: str, message_id: str,
     return code, time.perf_counter() - t, retry
 
 
-def _probers(url: str, timeout: float, count: int, every: float, done: Any,
-             results: Any) -> None:
+def _probers(url: str, timeout: float, rate: float, done: Any, results: Any) -> None:
+    """Open loop: a new shopper every ``1/rate`` s, whatever the earlier ones are waiting for
+    (a prober that waits for its answer before the next probe would probe less when it is
+    slow). Each probe is another shopper's first message: its own sender id and address."""
     samples: list[tuple[str, str, Any, float]] = []  # sender, message id, code, seconds
     lock = threading.Lock()
 
-    def prober(j: int) -> None:
-        sender = f"bystander-{j}"
-        time.sleep(every * j / max(count, 1))  # spread the probers over the period
-        with client(f"127.0.3.{j + 1}", timeout) as http:
-            n = 0
-            while not done.is_set():
-                n += 1
-                mid = f"{sender}-{n}"
-                started = time.monotonic()
-                code, seconds, _retry = post_turn(http, url, sender, mid, text_of(mid))
-                with lock:
-                    samples.append((sender, mid, code, seconds))
-                done.wait(max(0.0, every - (time.monotonic() - started)))
+    def probe(n: int) -> None:
+        sender, mid = f"bystander-{n}", f"bystander-{n}-{n}"
+        with client(f"127.0.{3 + n // 250}.{n % 250 + 1}", timeout) as http:
+            code, seconds, _retry = post_turn(http, url, sender, mid, text_of(mid))
+        with lock:
+            samples.append((sender, mid, code, seconds))
 
-    threads = [threading.Thread(target=prober, args=(j,), daemon=True) for j in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    threads, n, start = [], 0, time.monotonic()
+    while not done.is_set():
+        thread = threading.Thread(target=probe, args=(n,), daemon=True)
+        thread.start()
+        threads.append(thread)
+        n += 1
+        done.wait(max(0.0, start + n / rate - time.monotonic()))
+    for thread in threads:
+        thread.join()
     results.put(samples)
 
 
-def run(seam: Seam, senders: int, seconds: float, timeout: float, probers: int,
-        probe_every: float) -> dict[str, Any]:
+def run(seam: Seam, senders: int, seconds: float, timeout: float,
+        probe_rate: float) -> dict[str, Any]:
     url = seam.rasa_url
     seam.say("flood-warmup", "hola")  # the first turn loads lazy parts of the pipeline
     stop = threading.Event()
@@ -126,8 +128,8 @@ def run(seam: Seam, senders: int, seconds: float, timeout: float, probers: int,
 
     ctx = multiprocessing.get_context("fork")
     done, results = ctx.Event(), ctx.Queue()
-    prober = ctx.Process(target=_probers, args=(url, timeout, probers, probe_every, done,
-                                                results), daemon=True)
+    prober = ctx.Process(target=_probers, args=(url, timeout, probe_rate, done, results),
+                         daemon=True)
     load0 = os.getloadavg()[0]
     threads = [threading.Thread(target=flooder, args=(i,), daemon=True) for i in range(senders)]
     for t in threads:
@@ -171,7 +173,7 @@ def run(seam: Seam, senders: int, seconds: float, timeout: float, probers: int,
     other_all = [e for _s, _m, _code, e in others]
     result = {
         "senders": senders, "seconds": seconds, "client_timeout_s": timeout,
-        "probers": probers, "probe_every_s": probe_every,
+        "probes_per_s": probe_rate,
         "flood_attempts": len(attempts),
         "flood_codes": dict(sorted(Counter(str(c) for _s, _m, c, _e in attempts).items())),
         "flood_turns_answered_per_s": round(len(flood_ok) / seconds, 2),
@@ -212,8 +214,7 @@ def one_variant(env: dict[str, str], args: argparse.Namespace,
             if server_cpus:
                 pin(seam, server_cpus)
                 os.sched_setaffinity(0, {cpus[-1]})
-            result = run(seam, args.senders, args.seconds, args.timeout, args.probers,
-                         args.probe_every)
+            result = run(seam, args.senders, args.seconds, args.timeout, args.probe_rate)
         finally:
             seam.close()
             os.sched_setaffinity(0, set(cpus))
@@ -223,12 +224,11 @@ def one_variant(env: dict[str, str], args: argparse.Namespace,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--senders", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--seconds", type=float, default=100.0)
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="client read timeout (s); a timed-out message is resent afterwards")
-    parser.add_argument("--probers", type=int, default=8, help="bystander shoppers")
-    parser.add_argument("--probe-every", type=float, default=4.0,
-                        help="seconds between two turns of one bystander")
+    parser.add_argument("--probe-rate", type=float, default=1.0,
+                        help="bystander turns per second (each a new shopper)")
     parser.add_argument("--variants", default="off,on",
                         help=f"comma-separated, run in this order: {', '.join(VARIANTS)}")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",

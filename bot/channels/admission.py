@@ -46,10 +46,10 @@ QUIET_CAP_SECONDS = 60.0  # a client never seen (or quiet longer) ranks as quiet
 
 @dataclass(frozen=True)
 class AdmissionSettings:
-    in_progress: int = 3  # 0: no admission control
-    waiting: int = 6
+    in_progress: int = 2  # 0: no admission control
+    waiting: int = 4
     per_client: int = 3
-    wait_seconds: float = 4.0
+    wait_seconds: float = 3.0
     retry_after: int = 2
     proxies: TrustedProxies = field(default_factory=TrustedProxies)  # FORWARDED_ALLOW_IPS
 

@@ -152,10 +152,11 @@ class HandoffAwareRestInput(RestInput):
             message = UserMessage(text, collector, sender_id,
                                   input_channel=self._extract_input_channel(request),
                                   message_id=message_id, metadata=metadata)
-            admission = get_admission(request.app)
+            admission, admitted = get_admission(request.app), False
             try:
                 async with self.guard.turn(sender_id), \
                         admission.turn(admission.client_of(request)):
+                    admitted = True
                     route = await gate.route(agent, message, on_new_message,
                                              message_id=message_id)
             except Refused as refused:  # not run: the client resends it (same id: run once)
@@ -168,6 +169,9 @@ class HandoffAwareRestInput(RestInput):
             except asyncio.CancelledError:
                 logger.error("rest.message_timeout sender=%s message_id=%s", sender_id,
                              message_id)
+                if raw_id is not None and not admitted:  # it never ran: the resend may run it
+                    await asyncio.shield(asyncio.to_thread(gate.ledger.release, "rest",
+                                                           sender_id, message_id))
                 raise
             except Exception:
                 logger.exception("rest.message_failed sender=%s message_id=%s", sender_id,

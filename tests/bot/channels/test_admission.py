@@ -242,3 +242,30 @@ async def test_the_widget_is_told_busy_in_its_language(server: SanicHarness,
         assert [m.message_id for m in agent.handled].count("w-1") == 1
     finally:
         await asyncio.wait_for(widget.client.eio.disconnect(abort=True), 5)
+
+
+async def test_a_client_that_hangs_up_while_its_turn_waits_can_resend_it_at_once(
+        server: SanicHarness, agent: FakeAgent) -> None:
+    """The turn never ran, so its id is free again: the resend runs it (not 409 "being
+    processed" until the ledger's lease runs out)."""
+    agent.delay = 0.5
+    server.app.ctx.atiende_admission.settings = AdmissionSettings(
+        in_progress=1, waiting=2, per_client=3, wait_seconds=30, retry_after=3)
+    blocker = asyncio.create_task(post(server, "127.0.10.1", {"sender": "blocker",
+                                                              "message": "hola"}))
+    await asyncio.sleep(0.1)
+    body = {"sender": "impatient", "message": "hola", "message_id": "i-1"}
+    connector = aiohttp.TCPConnector(local_addr=("127.0.10.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as s:
+        with pytest.raises(asyncio.TimeoutError):
+            async with s.post(server.url + "/webhooks/rest/webhook", json=body,
+                              timeout=aiohttp.ClientTimeout(total=0.1)):
+                pass
+    assert (await blocker)[0] == 200
+    for _ in range(50):  # the server notices the hang-up
+        if not server.app.ctx.atiende_admission.waiting:
+            break
+        await asyncio.sleep(0.02)
+    status, answer, _ = await post(server, "127.0.10.2", body)
+    assert status == 200 and answer == [{"recipient_id": "impatient", "text": "echo: hola"}]
+    assert [m.message_id for m in agent.handled].count("i-1") == 1
