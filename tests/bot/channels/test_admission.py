@@ -159,6 +159,17 @@ async def post(server: SanicHarness, address: str, body: dict[str, Any],
             return resp.status, json.loads(await resp.text()), dict(resp.headers)
 
 
+async def blocked(server: SanicHarness, agent: FakeAgent, address: str,
+                  **settings: Any) -> asyncio.Task:
+    """Admission ``settings`` and one slow turn (0.5 s) already running from ``address``."""
+    agent.delay = 0.5
+    server.app.ctx.atiende_admission.settings = AdmissionSettings(
+        per_client=3, wait_seconds=30, retry_after=3, **settings)
+    blocker = asyncio.create_task(post(server, address, {"sender": "blocker", "message": "hola"}))
+    await asyncio.sleep(0.1)
+    return blocker
+
+
 async def test_rest_over_share_and_busy_are_polite_429s_and_resends_run_once(
         server: SanicHarness, agent: FakeAgent) -> None:
     agent.delay = 0.5
@@ -221,12 +232,7 @@ async def test_a_forwarded_client_behind_the_trusted_proxy_has_its_own_share(
 
 async def test_the_widget_is_told_busy_in_its_language(server: SanicHarness,
                                                        agent: FakeAgent) -> None:
-    agent.delay = 0.5
-    server.app.ctx.atiende_admission.settings = AdmissionSettings(
-        in_progress=1, waiting=0, per_client=3, wait_seconds=30, retry_after=3)
-    blocker = asyncio.create_task(post(server, "127.0.9.1", {"sender": "blocker",
-                                                             "message": "hola"}))
-    await asyncio.sleep(0.1)
+    blocker = await blocked(server, agent, "127.0.9.1", in_progress=1, waiting=0)
     widget = Widget(server.url)
     try:
         session = await widget.connect()
@@ -248,12 +254,7 @@ async def test_a_client_that_hangs_up_while_its_turn_waits_can_resend_it_at_once
         server: SanicHarness, agent: FakeAgent) -> None:
     """The turn never ran, so its id is free again: the resend runs it (not 409 "being
     processed" until the ledger's lease runs out)."""
-    agent.delay = 0.5
-    server.app.ctx.atiende_admission.settings = AdmissionSettings(
-        in_progress=1, waiting=2, per_client=3, wait_seconds=30, retry_after=3)
-    blocker = asyncio.create_task(post(server, "127.0.10.1", {"sender": "blocker",
-                                                              "message": "hola"}))
-    await asyncio.sleep(0.1)
+    blocker = await blocked(server, agent, "127.0.10.1", in_progress=1, waiting=2)
     body = {"sender": "impatient", "message": "hola", "message_id": "i-1"}
     connector = aiohttp.TCPConnector(local_addr=("127.0.10.2", 0))
     async with aiohttp.ClientSession(connector=connector) as s:
