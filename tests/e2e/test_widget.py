@@ -287,12 +287,13 @@ def test_a_message_the_bot_could_not_read_now_is_explained_and_can_be_retried(
     page = new_page()
     widget = open_chat_and_send(page, handoff_server, fake, "¿Cuánto tarda el envío a Canarias?")
     delivery = widget.locator(".msg.user .delivery")
-    expect(delivery).to_contain_text("No se pudo enviar.")
-    expect(widget.locator(".msg.bot").last).to_contain_text("atendiendo a muchas personas")
+    expect(delivery).to_contain_text("No se pudo enviar.", timeout=10_000)
+    expect(widget.locator(".msg.bot").last).to_contain_text("atendiendo a muchas personas",
+                                                            timeout=10_000)
     expect(widget.locator(".typing")).to_be_hidden()
     delivery.get_by_role("button", name="Reintentar").click()
-    expect(delivery).to_have_text("")
-    expect(widget.locator(".msg.bot").last).to_contain_text("Tarda 2-3 días.")
+    expect(delivery).to_have_text("", timeout=10_000)
+    expect(widget.locator(".msg.bot").last).to_contain_text("Tarda 2-3 días.", timeout=10_000)
     ids = [u["message_id"] for u in fake.received()]
     assert len(ids) == 2 and ids[0] == ids[1], fake.utterances
     assert page.errors == []
