@@ -52,7 +52,8 @@ from tests.faults.system import Seam, Tally
 
 TEXTS = ("hola", "¿cuánto tarda el envío a Canarias?", "gracias", "¿puedo devolver un pedido?")
 VARIANTS = {"off": {"ATIENDE_TURNS_IN_PROGRESS": "0"}, "on": {},  # on: the defaults
-            "on1": {"ATIENDE_TURNS_IN_PROGRESS": "1"}, "on3": {"ATIENDE_TURNS_IN_PROGRESS": "3"}}
+            "on1": {"ATIENDE_TURNS_IN_PROGRESS": "1"}, "on3": {"ATIENDE_TURNS_IN_PROGRESS": "3"},
+            "wait4": {"ATIENDE_TURNS_WAITING": "4"}}  # the first default (seam5's runs)
 
 
 def text_of(message_id: str) -> str:

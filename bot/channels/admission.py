@@ -47,7 +47,9 @@ QUIET_CAP_SECONDS = 60.0  # a client never seen (or quiet longer) ranks as quiet
 @dataclass(frozen=True)
 class AdmissionSettings:
     in_progress: int = 2  # 0: no admission control
-    waiting: int = 4
+    # enough to absorb a burst of shoppers (a queue drains at ~3-15 turns/s); a flood cannot use
+    # it against the others: quieter clients go first and take a full queue's places
+    waiting: int = 32
     per_client: int = 3
     wait_seconds: float = 3.0
     retry_after: int = 2
