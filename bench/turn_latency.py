@@ -138,11 +138,19 @@ def check(turn: Turn, response: httpx.Response) -> str:
     return ""
 
 
+def shopper_address(number: int) -> str:
+    """127.0.1.2, 127.0.1.3, ...: apart from the probers of the flood benches (127.0.0.x)."""
+    return f"127.0.{1 + number // 250}.{2 + number % 250}"
+
+
 async def shopper(number: int, url: str, deadline: float, results: list[Result],
                   warmup_until: float) -> None:
     kinds = list(CONVERSATIONS)
     round_ = 0
-    async with httpx.AsyncClient(timeout=TURN_TIMEOUT) as client:
+    # each shopper is its own client (own loopback address), as real shoppers are: the bot's turn
+    # admission gives one client address a share of 3 turns (bot/channels/admission.py)
+    transport = httpx.AsyncHTTPTransport(local_address=shopper_address(number))
+    async with httpx.AsyncClient(timeout=TURN_TIMEOUT, transport=transport) as client:
         while time.monotonic() < deadline:
             kind = kinds[(number + round_) % len(kinds)]
             script = CONVERSATIONS[kind][(number + round_ // len(kinds)) % 2]
