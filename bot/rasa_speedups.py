@@ -32,6 +32,14 @@ Measured with ``bench/turn_latency.py`` and py-spy on the Rasa server (reports/p
   connection the server is about to close is never reused (rasa-sdk keeps idle connections
   120 s; a load balancer in between typically 30-60 s).
 
+* **TED ran TensorFlow for dialogue states it had already seen.** ``bot/policy_cache.py`` keeps
+  its predictions keyed by the exact states it featurizes (an exact cache: same states, same
+  network input, same output).
+
+* **every save asked the database what it had just read.** ``bot/stored_count.py``: a save uses
+  the event count its tracker's read found under the conversation's lock, instead of Rasa's
+  ``count()`` and the event broker's read-back of the whole tracker.
+
 The replacements are installed once per process by ``bot.tracker_store.DurableSQLTrackerStore``
 (every Rasa server we run builds one; ``rasa test`` and training do not call the action
 server). Each replacement is checked against the Rasa version it was written for: with another
@@ -187,3 +195,6 @@ def install() -> None:
                  session=EndpointConfig.session)
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     EndpointConfig.session = kept_session  # type: ignore[method-assign]
+    from bot import policy_cache
+
+    policy_cache.install()
