@@ -69,6 +69,16 @@ class DurableSQLTrackerStore(KnownEventCount, SQLTrackerStore):
         rasa_speedups.install()
         timing_hooks.install()
 
+    async def _stream_new_events(self, event_broker: Any, new_events: list, sender_id: str
+                                 ) -> None:
+        """The events of one save to the event log in one transaction (bot/rasa_speedups.py)."""
+        publish_many = getattr(event_broker, "publish_many", None)
+        if publish_many is None or not self.known_counts:
+            await super()._stream_new_events(event_broker, new_events, sender_id)
+            return
+        if new_events:
+            publish_many([{"sender_id": sender_id, **event.as_dict()} for event in new_events])
+
     # -- journal -------------------------------------------------------------------------------
     def _journal_path(self, sender_id: str) -> Path:
         digest = hashlib.sha256(sender_id.encode()).hexdigest()[:32]
