@@ -62,7 +62,7 @@ class EventLogBroker(SQLEventBroker):
             pool_pre_ping=not is_sqlite)
         from bot import rasa_speedups
 
-        if rasa_speedups.enabled() and rasa_speedups.is_sqlite_file(self.engine):
+        if rasa_speedups.enabled("event_log") and rasa_speedups.is_sqlite_file(self.engine):
             # a kept connection and no fsync per commit (WAL, synchronous=NORMAL, as the
             # handoff API's own connections to this file) instead of a new connection and a
             # synced commit for every event (bot/rasa_speedups.py)

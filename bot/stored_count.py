@@ -78,7 +78,7 @@ _SAVING: contextvars.ContextVar[_Saving | None] = contextvars.ContextVar("atiend
 class KnownEventCount:
     """Mixin for ``SQLTrackerStore``: reads remember the stored count, saves use it."""
 
-    known_counts = True  # the instance sets it from bot.rasa_speedups.enabled()
+    known_counts = True  # the instance sets it from bot.rasa_speedups.enabled("stored_count")
 
     def _generation(self, sender_id: str, *, new: bool = False) -> int:
         generations: OrderedDict[str, int] = self.__dict__.setdefault(

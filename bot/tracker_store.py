@@ -48,7 +48,8 @@ class DurableSQLTrackerStore(KnownEventCount, SQLTrackerStore):
         super().__init__(*args, **kwargs)
         from bot import rasa_speedups
 
-        self.known_counts = rasa_speedups.enabled()
+        self.known_counts = rasa_speedups.enabled("stored_count")
+        self.batched_events = rasa_speedups.enabled("event_log")
         if rasa_speedups.enabled() and rasa_speedups.is_sqlite_file(self.engine):
             # pooled connections in WAL mode instead of a new connection and two fsyncs per
             # read/write (bot/rasa_speedups.py)
@@ -73,7 +74,7 @@ class DurableSQLTrackerStore(KnownEventCount, SQLTrackerStore):
                                  ) -> None:
         """The events of one save to the event log in one transaction (bot/rasa_speedups.py)."""
         publish_many = getattr(event_broker, "publish_many", None)
-        if publish_many is None or not self.known_counts:
+        if publish_many is None or not self.batched_events:
             await super()._stream_new_events(event_broker, new_events, sender_id)
             return
         if new_events:
