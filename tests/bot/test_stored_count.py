@@ -80,6 +80,13 @@ def add(tracker, events: list[Event]) -> None:
     tracker.update_with_events(events, DOMAIN, override_timestamp=False)
 
 
+async def first_turn(store: DurableSQLTrackerStore, clock: Clock) -> None:
+    """A new conversation as the processor makes it: an empty tracker saved, then its turn."""
+    tracker = await store.get_or_create_tracker("ana", append_action_listen=False)
+    add(tracker, session_start(clock) + turn(clock, "hola"))
+    await store.save(tracker)
+
+
 def session_start(clock: Clock) -> list[Event]:
     return [clock(ActionExecuted("action_session_start")), clock(SessionStarted()),
             clock(SlotSet("language", "es")), clock(ActionExecuted("action_listen"))]
@@ -148,9 +155,7 @@ def test_the_same_rows_and_broker_events_as_rasa(tmp_path, monkeypatch) -> None:
 def test_a_turn_saves_without_count_or_read_back(tmp_path, monkeypatch) -> None:
     async def run(store: DurableSQLTrackerStore) -> tuple[int, int]:
         clock = Clock()
-        tracker = await store.get_or_create_tracker("ana", append_action_listen=False)
-        add(tracker, session_start(clock) + turn(clock, "hola"))
-        await store.save(tracker)
+        await first_turn(store, clock)
         meter = Meter(store)
         for text in ("uno", "dos", "tres"):
             tracker = await store.retrieve("ana")
@@ -169,9 +174,7 @@ def test_a_stale_tracker_asks_the_database(tmp_path, monkeypatch) -> None:
     async def run() -> int:
         store = make_store(tmp_path, "stale", monkeypatch, speedups=True)
         clock = Clock()
-        tracker = await store.get_or_create_tracker("ana", append_action_listen=False)
-        add(tracker, session_start(clock) + turn(clock, "hola"))
-        await store.save(tracker)
+        await first_turn(store, clock)
         old = await store.retrieve("ana")
         newer = await store.retrieve("ana")
         add(newer, turn(clock, "newer"))
@@ -195,9 +198,7 @@ def test_a_save_retried_after_a_commit_asks_the_database(tmp_path, monkeypatch) 
     async def run() -> list[str]:
         store = make_store(tmp_path, "retry", monkeypatch, speedups=True)
         clock = Clock()
-        tracker = await store.get_or_create_tracker("ana", append_action_listen=False)
-        add(tracker, session_start(clock) + turn(clock, "hola"))
-        await store.save(tracker)
+        await first_turn(store, clock)
         tracker = await store.retrieve("ana")
         add(tracker, turn(clock, "otra"))
         original = store.session_scope
