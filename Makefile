@@ -43,9 +43,9 @@ test: setup      ## set everything up and run every test (pytest in both envs, r
 kb-eval: kb       ## KB retrieval quality: recall@1/@3, MRR per language (reports/kb)
 	@$(APP) -m kb_index eval --index var/kb_index --queries tests/data/kb_queries.jsonl --out-of-scope tests/data/kb_out_of_scope.jsonl --report reports/kb/eval.json
 
-nlu-eval: setup  ## NLU quality per language: 3-fold CV (3 seeds) + blind held-out + external set (reports/nlu)
+nlu-eval: setup  ## NLU quality per language: 3-fold CV (3 seeds) + both blind held-out sets + external set (reports/nlu)
 	@$(BOT)/python -m scripts.nlu_crossval --folds 3 --seeds 42,7,13
-	@$(BOT)/python -m scripts.nlu_heldout
+	@$(BOT)/python -m scripts.nlu_heldout --dir tests/data/nlu_heldout --dir tests/data/nlu_heldout_v2
 	@$(BOT)/python -m scripts.nlu_external
 
 bench:           ## run the benchmarks in bench/ (prints figures)

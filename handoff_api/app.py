@@ -192,7 +192,8 @@ def create_app(
     # own (one lane each, a share per client), so a flood of them never takes every worker thread
     # from the bot and the agents, nor a lane from the other clients
     app.state.lanes = default_lanes(settings.public_concurrency, settings.login_concurrency,
-                                    settings.health_concurrency, settings.lane_per_client)
+                                    settings.health_concurrency, settings.lane_per_client,
+                                    settings.probe_networks)
     app.add_middleware(LanesMiddleware, lanes=app.state.lanes,
                        wait_seconds=settings.lane_wait_seconds)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]

@@ -14,7 +14,11 @@ connection) for a slot, and after ``HANDOFF_LANE_WAIT_SECONDS`` (5 s) get ``429`
 ``Retry-After: 1`` and a reason (a flood is slowed politely, never a 5xx).
 
 ``/health`` has a lane of its own: a load balancer's health check must not be told 429 because
-shoppers (or a flood) fill the widget's lane.
+shoppers (or a flood) fill the widget's lane. And the balancer's own checks can have a lane that
+nobody else can enter (``HANDOFF_PROBE_NETWORKS``, the balancer's / kubelet's addresses or
+networks): measured before it, 50 addresses flooding ``/health`` kept the balancer's check waiting
+in the health lane with them (p99 5.5 s, reports/reliability/README.md), enough for a balancer to
+take a healthy replica out.
 
 **Per client** (``HANDOFF_LANE_PER_CLIENT``, 3): one client (the connecting address, the same
 ``client_address`` as the rate limits) may have at most that many requests in a lane, served or
@@ -33,6 +37,7 @@ they wait behind at most a few anonymous requests. The widget's live stream
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -50,13 +55,16 @@ class Lane:
     slots: int
     excluded: tuple[str, ...] = ()
     per_client: int = 0  # requests of one client in the lane (served or waiting); 0: no cap
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()  # only these clients
     waited_out: int = 0  # requests answered 429 after waiting (for tests and logs)
     over_share: int = 0  # requests answered 429 at once: their client had per_client in the lane
     _semaphores: dict[int, asyncio.Semaphore] = field(default_factory=dict, repr=False)
     _clients: Counter = field(default_factory=Counter, repr=False)
 
-    def matches(self, path: str) -> bool:
-        return path.startswith(self.prefixes) and not path.startswith(self.excluded)
+    def matches(self, path: str, client: str = "") -> bool:
+        if not path.startswith(self.prefixes) or path.startswith(self.excluded):
+            return False
+        return not self.networks or _within(client, self.networks)
 
     @property
     def semaphore(self) -> asyncio.Semaphore:
@@ -82,8 +90,32 @@ class Lane:
             del self._clients[client]
 
 
-def default_lanes(public: int, login: int, health: int = 2, per_client: int = 3) -> list[Lane]:
-    return [
+def parse_networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``"10.0.0.5, 10.1.0.0/16"`` -> networks; a bad entry raises ``ValueError`` naming it."""
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError as exc:
+                raise ValueError(f"not an IP address or network: {item!r}") from exc
+    return tuple(networks)
+
+
+def _within(client: str, networks: tuple) -> bool:
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:  # "unknown" (no client in the scope)
+        return False
+    return any(address in network for network in networks)
+
+
+def default_lanes(public: int, login: int, health: int = 2, per_client: int = 3,
+                  probe_networks: str = "") -> list[Lane]:
+    networks = parse_networks(probe_networks)
+    # the balancer's checks first: from its addresses /health takes this lane, nobody else can
+    probe = [Lane("probe", ("/health",), health, networks=networks)] if networks else []
+    return probe + [
         Lane("login", ("/api/auth/login",), login, per_client=per_client),
         Lane("health", ("/health",), health, per_client=per_client),
         Lane("public", ("/api/widget/", "/notifications/"), public,
@@ -99,13 +131,13 @@ class LanesMiddleware:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         lane = None
+        client = client_address(scope) if scope["type"] == "http" else ""
         if scope["type"] == "http":
             path = scope.get("path", "")
-            lane = next((la for la in self.lanes if la.matches(path)), None)
+            lane = next((la for la in self.lanes if la.matches(path, client)), None)
         if lane is None:
             await self.app(scope, receive, send)
             return
-        client = client_address(scope)
         if not lane.enter(client):
             await self._busy(send, lane)
             return

@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     health_concurrency: int = Field(
         2, ge=1, le=400, validation_alias=_env("HANDOFF_HEALTH_CONCURRENCY", "health_concurrency")
     )  # /health requests served at once, in a lane of their own (no widget flood throttles it)
+    probe_networks: str = Field(
+        "", validation_alias=_env("HANDOFF_PROBE_NETWORKS", "probe_networks")
+    )  # the balancer's / kubelet's addresses or networks (comma-separated): their /health checks
+    # get a lane nobody else can enter; empty: they share the health lane with everyone
     lane_per_client: int = Field(
         3, ge=0, le=400, validation_alias=_env("HANDOFF_LANE_PER_CLIENT", "lane_per_client")
     )  # requests of one client address in a lane (served or waiting); more: 429 at once; 0: no cap
@@ -179,6 +183,9 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'handoff.db'}"
+        from handoff_api.lanes import parse_networks  # noqa: PLC0415 (lanes needs no settings)
+
+        parse_networks(self.probe_networks)  # a typo fails at start-up, naming the bad entry
         if self.environment != "development":
             weak = [
                 name

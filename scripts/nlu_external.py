@@ -15,8 +15,8 @@ pipeline once on all of data/nlu, parses every external message through the whol
 Run in the bot env, from the repo root:
     .venv/bot/bin/python -m scripts.nlu_external [--show-errors]
 Writes reports/nlu/external.{json,md}, external_confusions.json and external_errors.json, then
-prints the external figures next to cross-validation and the blind held-out set (read from
-reports/nlu/crossval_as-configured.json and heldout.json).
+prints the external figures next to cross-validation and the two blind held-out sets (read from
+reports/nlu/crossval_as-configured.json, heldout.json and heldout_v2.json).
 """
 
 from __future__ import annotations
@@ -42,7 +42,13 @@ from scripts.nlu_crossval import (
     summary_table,
     variant_config,
 )
-from scripts.nlu_heldout import confusions, evaluation_arguments, normalise, output_dir
+from scripts.nlu_heldout import (
+    abstention_table,
+    confusions,
+    evaluation_arguments,
+    normalise,
+    output_dir,
+)
 
 OOS = "nlu_fallback"
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
@@ -192,13 +198,8 @@ def external_markdown(report: dict[str, Any]) -> str:
               "| language | examples | accuracy | macro F1 |", "|---|---|---|---|"]
     for lang, s in report.get("unseen_only", {}).items():
         lines.append(f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_f1']} |")
-    lines += ["", "## Abstention (as configured)", "",
-              "| language | OOS n | OOS recall | in-scope n | in-scope false fallback | "
-              "in-scope accuracy |", "|---|---|---|---|---|---|"]
-    for lang, a in report["abstention"].items():
-        lines.append(f"| {lang} | {a['oos_examples']} | **{a['oos_recall']}** | "
-                     f"{a['inscope_examples']} | **{a['inscope_false_fallback']}** | "
-                     f"{a['inscope_accuracy']} |")
+    lines += ["", "## Abstention (as configured)", ""]
+    lines += abstention_table(report["abstention"])
     lines += ["", "## Per source", "", "| language | source | n | accuracy |", "|---|---|---|---|"]
     for lang, per in report["sources"].items():
         for source, s in per.items():
@@ -227,16 +228,18 @@ def side_by_side(out: Path, report: dict[str, Any]) -> list[str]:
         path = out / name
         return json.loads(path.read_text()) if path.exists() else {}
 
-    cv, heldout = load("crossval_as-configured.json"), load("heldout.json")
-    lines = ["language | CV macro F1 (mean) | held-out macro F1 | external accuracy | "
-             "external macro F1 | OOS recall | in-scope false fallback"]
+    cv, heldout, heldout_v2 = (load("crossval_as-configured.json"), load("heldout.json"),
+                               load("heldout_v2.json"))
+    lines = ["language | CV macro F1 (mean) | held-out macro F1 | held-out v2 macro F1 | "
+             "external accuracy | external macro F1 | OOS recall | in-scope false fallback"]
     for lang, s in report["languages"].items():
         cv_f1 = (cv.get("seeds", {}).get("mean_macro_f1", {}).get(lang)
                  or cv.get("languages", {}).get(lang, {}).get("macro_f1"))
-        ho_f1 = heldout.get("languages", {}).get(lang, {}).get("macro_f1")
+        ho_f1, v2_f1 = (h.get("languages", {}).get(lang, {}).get("macro_f1")
+                        for h in (heldout, heldout_v2))
         a = report["abstention"][lang]
-        lines.append(f"{lang} | {cv_f1} | {ho_f1} | {s['accuracy']} | {s['macro_f1']} | "
-                     f"{a['oos_recall']} | {a['inscope_false_fallback']}")
+        lines.append(f"{lang} | {cv_f1} | {ho_f1} | {v2_f1} | {s['accuracy']} | "
+                     f"{s['macro_f1']} | {a['oos_recall']} | {a['inscope_false_fallback']}")
     return lines
 
 

@@ -9,8 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
 from handoff_api.lanes import Lane, LanesMiddleware, default_lanes
+from handoff_api.settings import Settings
 from tests.handoff_api.conftest import BOT, packet, widget_auth
 from tests.handoff_api.live import live_server
 
@@ -188,3 +190,54 @@ def test_a_flood_from_one_client_slows_only_that_client(tmp_path: Any) -> None:
         public = lane(app, "public")
         assert public.over_share == flood_codes.count(429)
         assert public.waited_out == 0
+
+
+def test_the_balancers_checks_have_a_lane_nobody_else_can_enter() -> None:
+    """Measured before: 50 addresses flooding /health kept the balancer's check waiting with them
+    (p99 5.5 s). With HANDOFF_PROBE_NETWORKS the balancer's address has a lane of its own."""
+    async def scenario() -> None:
+        release, holding = asyncio.Event(), asyncio.Event()
+
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["client"][0].startswith("192.0.2."):  # the flooders hold their slots
+                holding.set()
+                await release.wait()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+        lanes = default_lanes(public=4, login=2, health=1, per_client=3,
+                              probe_networks="10.0.0.7, 10.9.0.0/16")
+        middleware = LanesMiddleware(app, lanes, wait_seconds=0.3)
+
+        def client(address: str) -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=middleware, client=(address, 40000))
+            return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+        async with client("192.0.2.1") as flooder, client("10.0.0.7") as balancer, \
+                client("10.9.3.4") as kubelet, client("198.51.100.9") as other:
+            held = asyncio.create_task(flooder.get("/health"))
+            await asyncio.wait_for(holding.wait(), 10)
+            # the health lane is full; anyone else's check waits, then 429
+            assert (await other.get("/health")).status_code == 429
+            # the balancer's and the kubelet's checks do not wait for it
+            assert (await balancer.get("/health")).status_code == 200
+            assert (await kubelet.get("/health")).status_code == 200
+            # the probe lane is for /health only: the balancer's other requests are ordinary
+            assert next(la.name for la in lanes if la.matches("/api/widget/queue", "10.0.0.7")) \
+                == "public"
+            release.set()
+            assert (await held).status_code == 200
+
+    asyncio.run(scenario())
+
+
+def test_without_probe_networks_there_is_no_probe_lane_and_a_typo_is_refused() -> None:
+    assert [la.name for la in default_lanes(public=4, login=2)] == ["login", "health", "public"]
+    lanes = default_lanes(public=4, login=2, probe_networks="::1, 127.0.0.0/8")
+    assert lanes[0].name == "probe"
+    assert lanes[0].matches("/health", "127.0.0.9") and lanes[0].matches("/health", "::1")
+    assert not lanes[0].matches("/health", "192.0.2.1")
+    assert not lanes[0].matches("/health", "unknown")
+    with pytest.raises(ValueError, match="10.0.0.300"):
+        Settings(probe_networks="10.0.0.1, 10.0.0.300")
+    assert Settings(probe_networks="10.0.0.1").probe_networks == "10.0.0.1"
