@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.sql_state import add_missing_columns, create_tables, make_engine, url_from_env
+from bot.sql_state import LazyEngine, add_missing_columns, create_tables, url_from_env
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +105,11 @@ class InboxItem:
     attempts: int
 
 
+def _set_up(engine: sa.engine.Engine) -> None:
+    create_tables(engine, metadata, 731800911)
+    add_missing_columns(engine, "meta_inbox", {"owner": "VARCHAR(40)"})
+
+
 class Ledger:
     """See the module docstring. ``lease_seconds``: how long a claim or an inbox row stays with
     the process that took it before another may take it over."""
@@ -118,28 +122,15 @@ class Ledger:
         self.heartbeat_seconds = heartbeat_seconds if heartbeat_seconds is not None else float(
             os.environ.get("ATIENDE_LEDGER_HEARTBEAT_SECONDS", "5"))
         self.owner = uuid.uuid4().hex
-        self._engine: sa.engine.Engine | None = None
-        self._init_lock = threading.Lock()
+        self._db = LazyEngine(self.url, _set_up)
 
     # --- set-up -------------------------------------------------------------------------------
     @property
     def engine(self) -> sa.engine.Engine:
-        if self._engine is None:
-            with self._init_lock:  # threads (asyncio.to_thread) may race to set it up
-                if self._engine is None:
-                    engine = self._make_engine()
-                    create_tables(engine, metadata, 731800911)
-                    add_missing_columns(engine, "meta_inbox", {"owner": "VARCHAR(40)"})
-                    self._engine = engine
-        return self._engine
-
-    def _make_engine(self) -> sa.engine.Engine:
-        return make_engine(self.url)
+        return self._db.get()
 
     def dispose(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        self._db.dispose()
 
     # --- inbound messages ------------------------------------------------------------------------
     def claim(self, channel: str, conversation_id: str, message_id: str) -> Claim:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -33,9 +32,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from bot.sql_state import (
+    LazyEngine,
     add_missing_columns,
     create_tables,
-    make_engine,
     safe_url,
     sqlite_path,
     url_from_env,
@@ -125,26 +124,14 @@ class Outbox:
         self.max_delay = max_delay
         self.lease_seconds = lease_seconds
         self.owner = uuid.uuid4().hex
-        self._engine: sa.engine.Engine | None = None
-        self._init_lock = threading.Lock()
+        self._db = LazyEngine(self.url, _set_up)
 
     @property
     def engine(self) -> sa.engine.Engine:
-        if self._engine is None:
-            with self._init_lock:  # worker threads may race to set it up
-                if self._engine is None:
-                    engine = make_engine(self.url)
-                    create_tables(engine, metadata, _LOCK_KEY)
-                    add_missing_columns(engine, "relay_outbox", {
-                        "lease_until": "FLOAT NOT NULL DEFAULT 0", "lease_owner": "TEXT"})
-                    _migrate(engine)
-                    self._engine = engine
-        return self._engine
+        return self._db.get()
 
     def dispose(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        self._db.dispose()
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after ``attempts`` failed tries: base·2^(n-1), capped."""
@@ -298,6 +285,13 @@ class Outbox:
     async def next_due_in(self) -> float | None:
         """Seconds until the next pending item is due, or None when nothing is pending."""
         return await asyncio.to_thread(self._next_due_in)
+
+
+def _set_up(engine: sa.engine.Engine) -> None:
+    create_tables(engine, metadata, _LOCK_KEY)
+    add_missing_columns(engine, "relay_outbox", {
+        "lease_until": "FLOAT NOT NULL DEFAULT 0", "lease_owner": "TEXT"})
+    _migrate(engine)
 
 
 def _migrate(engine: sa.engine.Engine) -> None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,34 @@ def make_engine(url: str) -> sa.engine.Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, future=True)
+
+
+class LazyEngine:
+    """The engine of one store, made on first use with ``setup(engine)`` (create its tables,
+    add missing columns, migrate) — nothing is opened at import or construction time. Worker
+    threads (``asyncio.to_thread``) may race to the first use: a lock makes one of them build it,
+    and the engine is published only once its setup is done. ``dispose()`` closes it; the next
+    use builds it again."""
+
+    def __init__(self, url: str, setup: Callable[[sa.engine.Engine], None]) -> None:
+        self.url = url
+        self._setup = setup
+        self._engine: sa.engine.Engine | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> sa.engine.Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    engine = make_engine(self.url)
+                    self._setup(engine)
+                    self._engine = engine
+        return self._engine
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
 
 def _wal(cur: Any, patience: float = 30.0) -> None:

@@ -41,3 +41,27 @@ def with_statuses(session: Any, views: list[dict[str, Any]]) -> list[dict[str, A
             v["status"] = "sent"
     return views
 
+
+
+#: Why a reply was not delivered, as a code the console translates (``deliveryReasons`` in
+#: static/console/i18n.js, es and en): the channels' reasons are English sentences for the log
+#: and support, each opening with a stable prefix (``whatsapp_unreachable: ConnectError``). The
+#: first matching pattern wins; anything else is ``other`` (the console shows the text as well).
+FAILURE_REASONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("interrupted", ("interrupted:",)),
+    ("window_closed", ("_window_closed",)),
+    ("unreachable", ("_unreachable",)),
+    ("not_configured", ("_not_configured", "No relay is configured", "is not installed")),
+    ("unsupported", ("cannot be sent on channel",)),
+    ("refused", ("_error:",)),
+    ("email", ("e-mail:",)),
+)
+
+
+def failure_reason(error: str | None) -> str:
+    """The code of a failed delivery's reason (see ``FAILURE_REASONS``)."""
+    text = error or ""
+    for code, patterns in FAILURE_REASONS:
+        if any(p in text for p in patterns):
+            return code
+    return "other"

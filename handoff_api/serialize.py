@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handoff_api.delivery_status import failure_reason
 from handoff_api.models import Agent, Handoff, Message, Note
 
 
@@ -48,6 +49,8 @@ def message_view(m: Message) -> dict[str, Any]:
     return {"id": m.id, "message_id": m.message_id, "role": m.role, "text": m.text,
             "channel": m.channel, "agent_id": m.agent_id, "ts": iso(m.ts),
             "delivery": m.delivery, "delivery_error": m.delivery_error,
+            # a code the console shows in the agent's language (delivery_status.FAILURE_REASONS)
+            "delivery_reason": failure_reason(m.delivery_error) if m.delivery == "failed" else None,
             "kind": m.kind or "text", "external_id": m.external_id,
             "template": (m.details or {}).get("template")}
 

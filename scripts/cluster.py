@@ -201,6 +201,8 @@ frontend rasa
 backend rasa
     balance roundrobin
     option httpchk GET /health
+    # the real client address for the bot's turn admission (FORWARDED_ALLOW_IPS)
+    option forwardfor
 {servers("rasa")}
 backend rasa_sticky
     # socket.io's polling transport sends each request of one session anew: same client, same
@@ -208,6 +210,8 @@ backend rasa_sticky
     balance source
     hash-type consistent
     option httpchk GET /health
+    # the real client address for the bot's turn admission (FORWARDED_ALLOW_IPS)
+    option forwardfor
 {servers("rasa")}
 frontend handoff
     bind {bind("handoff")}

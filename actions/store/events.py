@@ -14,7 +14,7 @@ Each platform sends something different:
   order read again through the adapter;
 * Shopify delivers REST-shaped JSON per topic: ``fulfillments/update`` carries
   ``shipment_status`` (``in_transit``, ``out_for_delivery``, ``delivered`` — mapped with
-  :data:`~actions.store.shopify.SHIPMENT_STATUS`), ``refunds/create`` a refund,
+  :data:`~actions.store.shopify_mapping.SHIPMENT_STATUS`), ``refunds/create`` a refund,
   ``orders/cancelled`` an order.
 
 The webhook code should treat the payload as a hint and confirm through the adapter
@@ -86,7 +86,7 @@ _SHOPIFY_TROUBLE = frozenset({"failure", "not_delivered", "attempted_delivery"})
 
 def from_shopify(topic: str, payload: Mapping[str, Any], *, webhook_id: str) -> OrderEvent:
     """``X-Shopify-Topic``, the body, ``X-Shopify-Webhook-Id`` (same id on every retry)."""
-    from actions.store.shopify import SHIPMENT_STATUS
+    from actions.store.shopify_mapping import SHIPMENT_STATUS
 
     status: OrderStatus | None = None
     kind: str | None = None

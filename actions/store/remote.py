@@ -33,7 +33,8 @@ from actions.store.base import (
     StoreBackend,
     StoreUnavailable,
 )
-from actions.store.http import HTTPClient, PlatformAuthError, json_body
+from actions.store.http import HTTPClient, PlatformAuthError, RetryPolicy, json_body
+from actions.store.search import platform_terms, query_variants
 from actions.store.settings import StoreSettings
 
 T = TypeVar("T")
@@ -78,6 +79,32 @@ class TTLCache:
         value = await load()
         self.put(key, value)
         return value
+
+
+def platform_client(platform: str, base_url: str, settings: StoreSettings,
+                    **options: Any) -> HTTPClient:
+    """The adapter's HTTP client with the retry rules of ``settings`` (``STORE_TIMEOUT``,
+    ``STORE_RETRIES``, ``STORE_DEADLINE``, ``STORE_MAX_WAIT``); ``options``: headers, auth,
+    throttle, retry hint, transport (tests)."""
+    policy = RetryPolicy(timeout=settings.timeout, retries=settings.retries,
+                         deadline=settings.deadline, max_wait=settings.max_wait)
+    return HTTPClient(platform, base_url, policy=policy, **options)
+
+
+async def first_hits(query: str, fetch: Callable[[str], Awaitable[list[Any]]],
+                     key: Callable[[Any], Hashable]) -> dict[Hashable, Any]:
+    """The platform's hits for the first of the query's variants that finds anything
+    (:func:`~actions.store.search.query_variants`: all the words, then fewer), by ``key`` without
+    repeats; ``{}`` when nothing is worth searching for or nothing was found. ``fetch(term)``
+    asks the platform's search for one variant."""
+    terms = platform_terms(query)
+    found: dict[Hashable, Any] = {}
+    for term in query_variants(terms) if terms else []:
+        for item in await fetch(term):
+            found.setdefault(key(item), item)
+        if found:
+            break
+    return found
 
 
 class RemoteStore(StoreBackend, abc.ABC):

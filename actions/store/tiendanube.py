@@ -37,12 +37,7 @@ from actions.store.base import (
     ProductVariant,
     Refund,
 )
-from actions.store.http import (
-    HTTPClient,
-    PlatformAuthError,
-    RetryPolicy,
-    retry_after_seconds,
-)
+from actions.store.http import PlatformAuthError, retry_after_seconds
 from actions.store.mapping import (
     canonical_order_id,
     category_for,
@@ -58,8 +53,8 @@ from actions.store.mapping import (
     pick_language,
     to_cents,
 )
-from actions.store.remote import RemoteStore
-from actions.store.search import platform_terms, query_variants, rank
+from actions.store.remote import RemoteStore, first_hits, platform_client
+from actions.store.search import rank
 from actions.store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -223,11 +218,9 @@ class TiendanubeStore(RemoteStore):
     def __init__(self, settings: StoreSettings,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.throttle = LeakyBucketThrottle()
-        http = HTTPClient(
+        http = platform_client(
             "tiendanube", f"{settings.tiendanube_api_url}/{settings.tiendanube_store_id}",
-            policy=RetryPolicy(timeout=settings.timeout, retries=settings.retries,
-                               deadline=settings.deadline, max_wait=settings.max_wait),
-            headers={"Authentication": f"bearer {settings.tiendanube_token}",
+            settings, headers={"Authentication": f"bearer {settings.tiendanube_token}",
                      "User-Agent": settings.tiendanube_user_agent,
                      "Content-Type": "application/json; charset=utf-8"},
             throttle=self.throttle, retry_hint=retry_hint, transport=transport)
@@ -284,16 +277,11 @@ class TiendanubeStore(RemoteStore):
         return sorted(orders, key=lambda o: o.placed_at, reverse=True)
 
     async def _search_products(self, query: str, *, lang: str, limit: int) -> list[Product]:
-        terms = platform_terms(query)
-        if not terms:
+        found = await first_hits(query, lambda term: self._pages(
+            "/products", "products.search", max_pages=1, q=term, per_page=20, published="true"),
+            key=lambda product: str(product.get("id")))
+        if not found:
             return []
-        found: dict[str, Mapping[str, Any]] = {}
-        for term in query_variants(terms):
-            for product in await self._pages("/products", "products.search", max_pages=1,
-                                             q=term, per_page=20, published="true"):
-                found.setdefault(str(product.get("id")), product)
-            if found:
-                break
         store = await self.store_info()
         domain = first((*(store.get("domains") or []), store.get("original_domain")))
         base_url = self.settings.store_url or (f"https://{domain}" if domain else "")

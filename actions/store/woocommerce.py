@@ -38,7 +38,7 @@ from actions.store.base import (
     Refund,
     StoreUnavailable,
 )
-from actions.store.http import HTTPClient, PlatformAuthError, RetryPolicy, json_body
+from actions.store.http import PlatformAuthError, json_body
 from actions.store.mapping import (
     canonical_order_id,
     category_for,
@@ -53,8 +53,8 @@ from actions.store.mapping import (
     split_address,
     to_cents,
 )
-from actions.store.remote import RemoteStore
-from actions.store.search import platform_terms, query_variants, rank
+from actions.store.remote import RemoteStore, first_hits, platform_client
+from actions.store.search import rank
 from actions.store.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
@@ -200,10 +200,8 @@ class WooCommerceStore(RemoteStore):
 
     def __init__(self, settings: StoreSettings,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        http = HTTPClient(
-            "woocommerce", settings.woocommerce_url + "/wp-json",
-            policy=RetryPolicy(timeout=settings.timeout, retries=settings.retries,
-                               deadline=settings.deadline, max_wait=settings.max_wait),
+        http = platform_client(
+            "woocommerce", settings.woocommerce_url + "/wp-json", settings,
             auth=httpx.BasicAuth(settings.woocommerce_key, settings.woocommerce_secret),
             headers={"Accept": "application/json", "User-Agent": "Atiende (store adapter)"},
             transport=transport)
@@ -301,16 +299,11 @@ class WooCommerceStore(RemoteStore):
         return self._currency
 
     async def _search_products(self, query: str, *, lang: str, limit: int) -> list[Product]:
-        terms = platform_terms(query)
-        if not terms:
+        found = await first_hits(query, lambda term: self._pages(
+            f"{API}/products", "products.search", max_pages=1, search=term, status="publish",
+            per_page=20), key=lambda product: int(product["id"]))
+        if not found:
             return []
-        found: dict[int, Mapping[str, Any]] = {}
-        for term in query_variants(terms):
-            for product in await self._pages(f"{API}/products", "products.search", max_pages=1,
-                                             search=term, status="publish", per_page=20):
-                found.setdefault(int(product["id"]), product)
-            if found:
-                break
         currency = await self.currency()
         candidates = []
         for product in found.values():

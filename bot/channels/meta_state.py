@@ -14,7 +14,6 @@ is claimed once). Calls run in a worker thread (``asyncio.to_thread``).
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from bot.sql_state import create_tables, make_engine, safe_url, sqlite_path, url_from_env
+from bot.sql_state import LazyEngine, create_tables, safe_url, sqlite_path, url_from_env
 
 WINDOW_SECONDS = 24 * 3600
 _LOCK_KEY = 731800913  # PostgreSQL advisory lock for the CREATE TABLE of replicas starting together
@@ -76,18 +75,11 @@ class StateDatabase:
         self.url = url or (f"sqlite:///{path}" if path else default_state_url())
         file = sqlite_path(self.url)
         self.path: Path | str = file if file is not None else safe_url(self.url)  # for log lines
-        self._engine: sa.engine.Engine | None = None
-        self._lock = threading.Lock()
+        self._db = LazyEngine(self.url, lambda engine: create_tables(engine, metadata, _LOCK_KEY))
 
     @property
     def engine(self) -> sa.engine.Engine:
-        if self._engine is None:
-            with self._lock:  # worker threads may race to set it up
-                if self._engine is None:
-                    engine = make_engine(self.url)
-                    create_tables(engine, metadata, _LOCK_KEY)
-                    self._engine = engine
-        return self._engine
+        return self._db.get()
 
     def upsert(self, conn: Any, table: sa.Table, values: dict[str, Any],
                update: dict[str, Any]) -> None:
@@ -99,9 +91,7 @@ class StateDatabase:
             index_elements=keys, set_=update))
 
     def dispose(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        self._db.dispose()
 
 
 class MetaStateStore:

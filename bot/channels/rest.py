@@ -8,7 +8,9 @@ Same request/response as Rasa's ``rest`` channel (``POST /webhooks/rest/webhook`
 * a clear 400 for a body that is not JSON, lacks ``sender``/``message``, has an empty or
   whitespace-only message, a lone surrogate, or ``metadata`` that is not an object (all were 500);
 * 413 with a reply in the shopper's language over ``ATIENDE_MAX_MESSAGE_CHARS``; 429 with a polite
-  slow-down (and ``Retry-After``) for a sender flooding the bot (see ``bot/channels/guard.py``);
+  slow-down (and ``Retry-After``) for a sender flooding the bot (see ``bot/channels/guard.py``),
+  and for a turn not admitted (too many turns of this client, or of everyone, in progress:
+  ``bot/channels/admission.py``) — never run, so the client resends it;
 * identity is never taken from the body: ``input_channel`` in the body is ignored (Rasa's
   ``RestInput`` lets the client name the channel, so a body saying ``"whatsapp"`` made the actions
   treat the sender id as a verified phone), and reserved ``atiende_*`` metadata keys are dropped
@@ -33,6 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.admission import Refused, get_admission
 from bot.channels.guard import (
     Busy,
     SenderGuard,
@@ -43,11 +46,18 @@ from bot.channels.guard import (
 )
 from bot.channels.identity import client_metadata
 from bot.channels.socketio import is_meta_conversation_id
-from bot.channels.texts import tracker_language
+from bot.channels.texts import t, tracker_language
 from bot.handoff_gate import get_gate, recorded_turn, register_gate_lifecycle
 from contracts import web_conversation
 
 logger = logging.getLogger(__name__)
+
+
+def polite_429(sender_id: str, error: str, text: str, retry_after: float) -> HTTPResponse:
+    """A refusal the client resends after ``Retry-After``, with the shopper's text."""
+    return response.json({"error": error, "messages": [{"recipient_id": sender_id,
+                                                        "text": text}]},
+                         status=429, headers={"Retry-After": str(max(1, int(retry_after + 0.5)))})
 
 
 class HandoffAwareRestInput(RestInput):
@@ -116,11 +126,8 @@ class HandoffAwareRestInput(RestInput):
             try:
                 self.guard.check(sender_id)
             except Busy as busy:
-                return response.json({"error": "too many messages from this sender",
-                                      "messages": [{"recipient_id": sender_id,
-                                                    "text": slow_down_reply(language)}]},
-                                     status=429,
-                                     headers={"Retry-After": str(int(busy.retry_after + 0.5))})
+                return polite_429(sender_id, "too many messages from this sender",
+                                  slow_down_reply(language), busy.retry_after)
             gate = get_gate(request.app)
             message_id = str(raw_id) if raw_id is not None else uuid.uuid4().hex
             if raw_id is not None:
@@ -145,13 +152,26 @@ class HandoffAwareRestInput(RestInput):
             message = UserMessage(text, collector, sender_id,
                                   input_channel=self._extract_input_channel(request),
                                   message_id=message_id, metadata=metadata)
+            admission, admitted = get_admission(request.app), False
             try:
-                async with self.guard.turn(sender_id):
+                async with self.guard.turn(sender_id), \
+                        admission.turn(admission.client_of(request)):
+                    admitted = True
                     route = await gate.route(agent, message, on_new_message,
                                              message_id=message_id)
+            except Refused as refused:  # not run: the client resends it (same id: run once)
+                if raw_id is not None:
+                    await asyncio.to_thread(gate.ledger.release, "rest", sender_id, message_id)
+                logger.info("rest.turn_refused sender=%s message_id=%s reason=%s", sender_id,
+                            message_id, refused.reason)
+                return polite_429(sender_id, refused.error, t(refused.text_key, language),
+                                  refused.retry_after)
             except asyncio.CancelledError:
                 logger.error("rest.message_timeout sender=%s message_id=%s", sender_id,
                              message_id)
+                if raw_id is not None and not admitted:  # it never ran: the resend may run it
+                    await asyncio.shield(asyncio.to_thread(gate.ledger.release, "rest",
+                                                           sender_id, message_id))
                 raise
             except Exception:
                 logger.exception("rest.message_failed sender=%s message_id=%s", sender_id,

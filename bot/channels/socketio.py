@@ -11,7 +11,10 @@ Differences from Rasa's ``SocketIOInput``:
   holds across a Rasa restart and between replicas;
 * malformed, over-long (``ATIENDE_MAX_MESSAGE_CHARS``) or flooding messages are refused with a
   reply in the shopper's language and an ack status (``invalid``, ``too_long``, ``slow_down``)
-  that tells the widget not to wait for the bot;
+  that tells the widget not to wait for the bot; so is a turn not admitted
+  (``bot/channels/admission.py``: ``slow_down`` when this client has its share of turns in
+  progress, ``busy`` when the bot is answering too many people; both with ``retry_after``) — it did
+  not run, and the widget offers to resend it (same id: run once);
 * the widget's metadata (``metadata`` or ``customData``: e.g. ``language``) is passed
   through, plus the ``message_id``, without the server's reserved ``atiende_*`` keys (a browser
   cannot claim a verified identity: ``bot/channels/identity.py``);
@@ -44,17 +47,17 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from bot.channels import media_in
+from bot.channels.admission import Refused, TurnAdmission, get_admission
 from bot.channels.guard import (
     Busy,
     SenderGuard,
     max_chars,
-    slow_down_reply,
     text_problem,
     too_long,
     too_long_reply,
 )
 from bot.channels.identity import client_metadata
-from bot.channels.texts import tracker_language
+from bot.channels.texts import t, tracker_language
 from bot.handoff_gate import get_gate, recorded_turn, register_gate_lifecycle
 from contracts import web_conversation
 from contracts.web_conversation import fingerprint
@@ -259,15 +262,8 @@ class HandoffAwareSocketIOInput(SocketIOInput):
         try:
             self.guard.check(sender_id)
         except Busy:
-            language = metadata.get("language") if metadata.get("language") in ("es", "en") \
-                else (await tracker_language(agent, sender_id) or "es")
-            if raw_id and gate is not None:
-                await asyncio.to_thread(gate.ledger.release, "socketio", sender_id, message_id)
-            await self.sio.emit(self.bot_message_evt, {"text": slow_down_reply(language)},
-                                room=sid, namespace=self.namespace)
-            await self.sio.emit(ACK_EVENT, {"message_id": message_id, "status": "slow_down"},
-                                room=sid, namespace=self.namespace)
-            return "slow_down"
+            return await self._refuse(sid, sender_id, message_id, metadata, "slow_down",
+                                      claimed=bool(raw_id and gate is not None))
         self._done.discard(key)
         metadata.setdefault("message_id", message_id)
         output = SocketIOOutput(self.sio, self.bot_message_evt)
@@ -291,10 +287,17 @@ class HandoffAwareSocketIOInput(SocketIOInput):
                 await on_new_message(message)
                 status = "rasa"
             else:
-                async with self.guard.turn(sender_id):
+                admission = get_admission(app)
+                async with self.guard.turn(sender_id), \
+                        admission.turn(self._client(sid, admission)):
                     route = await gate.route(agent, message, on_new_message,
                                              message_id=message_id)
                 status = route.value
+        except Refused as refused:  # not run: the widget may resend it
+            logger.info("socketio.turn_refused sender=%s message_id=%s reason=%s",
+                        fingerprint(sender_id), message_id, refused.reason)
+            return await self._refuse(sid, sender_id, message_id, metadata, refused.text_key,
+                                      claimed=bool(raw_id), retry_after=refused.retry_after)
         except Exception:
             logger.exception("socketio.message_failed sender=%s message_id=%s: not acked, "
                              "the widget may resend", fingerprint(sender_id), message_id)
@@ -306,6 +309,33 @@ class HandoffAwareSocketIOInput(SocketIOInput):
             await asyncio.to_thread(gate.ledger.done, "socketio", sender_id, message_id)
         await self.sio.emit(ACK_EVENT, {"message_id": message_id, "status": status},
                             room=sid, namespace=self.namespace)
+        return status
+
+    def _client(self, sid: str, admission: TurnAdmission) -> str:
+        """The client behind a socket: the address of its connecting request."""
+        assert self.sio is not None
+        environ = self.sio.get_environ(sid, namespace=self.namespace) or {}
+        request = environ.get("sanic.request")
+        return admission.client_of(request) if request is not None else f"sid:{sid}"
+
+    async def _refuse(self, sid: str, sender_id: str, message_id: str, metadata: dict[str, Any],
+                      status: str, *, claimed: bool, retry_after: int | None = None) -> str:
+        """Tell the widget, in the shopper's language, that this message was not read (status
+        ``slow_down`` or ``busy``, the catalogue key of the text too); free its id for a resend."""
+        assert self.sio is not None
+        app = self._app
+        agent = getattr(app.ctx, "agent", None) if app is not None else None
+        language = metadata.get("language") if metadata.get("language") in ("es", "en") \
+            else (await tracker_language(agent, sender_id) or "es")
+        if claimed and app is not None:
+            await asyncio.to_thread(get_gate(app).ledger.release, "socketio", sender_id,
+                                    message_id)
+        await self.sio.emit(self.bot_message_evt, {"text": t(status, language)},
+                            room=sid, namespace=self.namespace)
+        ack: dict[str, Any] = {"message_id": message_id, "status": status}
+        if retry_after is not None:
+            ack["retry_after"] = retry_after
+        await self.sio.emit(ACK_EVENT, ack, room=sid, namespace=self.namespace)
         return status
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

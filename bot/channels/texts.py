@@ -68,6 +68,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I'm a little behind: please give me a few seconds to answer before sending more "
               "messages. I couldn't read the last one; could you send it again in a moment?",
     },
+    # a turn not admitted: the bot is answering many people at once (bot/channels/admission.py)
+    "busy": {
+        "es": "Ahora mismo estoy atendiendo a muchas personas a la vez y no he podido leer tu "
+              "último mensaje. ¿Me lo vuelves a enviar en unos segundos?",
+        "en": "I'm helping a lot of people at once right now and couldn't read your last "
+              "message. Could you send it again in a few seconds?",
+    },
     "more_options": {"es": "Más opciones:", "en": "More options:"},
     # a turn whose custom action could not run (action server down, or it failed):
     # bot/action_fallback.py

@@ -8,9 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.channels.meta_state import MetaStateStore
-from bot.sql_state import safe_url, url_from_env
+from bot.sql_state import LazyEngine, safe_url, url_from_env
 
 
 def test_many_replicas_opening_a_fresh_file_at_once_all_succeed(tmp_path: Path) -> None:
@@ -35,6 +36,44 @@ def test_many_replicas_opening_a_fresh_file_at_once_all_succeed(tmp_path: Path) 
             t.join(60)
         assert errors == []
         assert sorted(won) == [False] * 7 + [True]
+
+
+def test_a_lazy_engine_is_set_up_once_by_racing_threads_and_again_after_dispose(
+        tmp_path: Path) -> None:
+    """The ledger, the outbox and the channel state share this: nothing opened until first use;
+    eight threads racing to it get one engine, set up once, and never one whose setup is still
+    running; ``dispose`` closes it and the next use builds (and sets up) a new one."""
+    setups: list[sa.engine.Engine] = []
+
+    def setup(engine: sa.engine.Engine) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+        setups.append(engine)
+
+    lazy = LazyEngine(f"sqlite:///{tmp_path / 'lazy.db'}", setup)
+    assert not (tmp_path / "lazy.db").exists()  # nothing at construction time
+    barrier = threading.Barrier(8)
+    got: list[sa.engine.Engine] = []
+
+    def use() -> None:
+        barrier.wait()
+        engine = lazy.get()
+        with engine.begin() as conn:  # the table exists for every thread
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        got.append(engine)
+
+    threads = [threading.Thread(target=use) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(got) == 8 and len(set(map(id, got))) == 1 and setups == [got[0]]
+    lazy.dispose()
+    again = lazy.get()
+    assert again is not got[0] and setups == [got[0], again]
+    with again.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 8
+    lazy.dispose()
 
 
 def test_the_url_comes_from_the_environment_else_the_data_dir(

@@ -31,6 +31,17 @@ def open_store(page, server: HandoffServer, fake: FakeRasaSocket) -> object:
     return page.locator("#atiende-widget")
 
 
+def open_chat_and_send(page, server: HandoffServer, fake: FakeRasaSocket, text: str) -> object:
+    """Open the store page's chat, wait for the connection and send ``text``; the widget."""
+    widget = open_store(page, server, fake)
+    page.get_by_role("button", name="Abrir el chat de ayuda").click()
+    expect(widget.locator(".status")).to_have_text("Conectado")
+    box = widget.get_by_role("textbox", name="Escribe tu mensaje…")
+    box.fill(text)
+    box.press("Enter")
+    return widget
+
+
 def test_store_page_and_widget_handoff(handoff_server: HandoffServer, new_page) -> None:
     fake = FakeRasaSocket()
     fake.on_utterance = lambda d: (
@@ -125,12 +136,7 @@ def test_unacknowledged_message_is_resent_with_the_same_id(
     fake = FakeRasaSocket()
     fake.drop_first = True  # the first copy is "lost"; only the resend is acknowledged
     page = new_page()
-    widget = open_store(page, handoff_server, fake)
-    page.get_by_role("button", name="Abrir el chat de ayuda").click()
-    expect(widget.locator(".status")).to_have_text("Conectado")
-    box = widget.get_by_role("textbox", name="Escribe tu mensaje…")
-    box.fill("¿Dónde está mi pedido AT100234?")
-    box.press("Enter")
+    widget = open_chat_and_send(page, handoff_server, fake, "¿Dónde está mi pedido AT100234?")
     expect(widget.locator(".msg.user .delivery")).to_have_text("Enviando…")
     expect(widget.locator(".msg.user .delivery")).to_have_text("", timeout=10_000)
     ids = [u["message_id"] for u in fake.utterances]
@@ -257,4 +263,37 @@ def test_message_never_acknowledged_shows_retry(handoff_server: HandoffServer, n
         delivery.get_by_role("button", name="Reintentar").click()
         expect(delivery).to_have_text("")
         assert fake.utterances[-1]["message_id"] == fake.utterances[0]["message_id"]
+    assert page.errors == []
+
+
+def test_a_message_the_bot_could_not_read_now_is_explained_and_can_be_retried(
+        handoff_server: HandoffServer, new_page) -> None:
+    """Rasa's turn admission refused the message (``busy``: too many people at once): the widget
+    shows the bot's apology, no typing dots, the message as not sent with "Reintentar"; the retry
+    resends the same id and is answered."""
+    from bot.channels.texts import TEXTS
+
+    fake = FakeRasaSocket()
+    seen: set[str] = set()
+
+    def status(data: dict) -> str:
+        first = data["message_id"] not in seen
+        seen.add(data["message_id"])
+        return "busy" if first else "rasa"
+
+    fake.ack_status = status
+    fake.on_utterance = lambda data: [{"text": TEXTS["busy"]["es"]}] \
+        if len(fake.received()) == 1 else [{"text": "Tarda 2-3 días."}]
+    page = new_page()
+    widget = open_chat_and_send(page, handoff_server, fake, "¿Cuánto tarda el envío a Canarias?")
+    delivery = widget.locator(".msg.user .delivery")
+    expect(delivery).to_contain_text("No se pudo enviar.", timeout=10_000)
+    expect(widget.locator(".msg.bot").last).to_contain_text("atendiendo a muchas personas",
+                                                            timeout=10_000)
+    expect(widget.locator(".typing")).to_be_hidden()
+    delivery.get_by_role("button", name="Reintentar").click()
+    expect(delivery).to_have_text("", timeout=10_000)
+    expect(widget.locator(".msg.bot").last).to_contain_text("Tarda 2-3 días.", timeout=10_000)
+    ids = [u["message_id"] for u in fake.received()]
+    assert len(ids) == 2 and ids[0] == ids[1], fake.utterances
     assert page.errors == []

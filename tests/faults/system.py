@@ -232,16 +232,18 @@ class Seam:
 
     # --- the shopper (REST channel, with message ids) ------------------------------------------
     def say(self, sender: str, text: str, message_id: str | None = None, *,
-            patience: float = PATIENCE, metadata: dict[str, Any] | None = None) -> Reply:
-        """Send one message; resend the same id while the bot is unreachable, answers 5xx or
-        "being processed" (409), as the widget does. Returns the final answer."""
+            patience: float = PATIENCE, metadata: dict[str, Any] | None = None,
+            http: httpx.Client | None = None) -> Reply:
+        """Send one message; resend the same id while the bot is unreachable, answers 5xx,
+        "being processed" (409) or "not now" (429, after its Retry-After), as the widget does.
+        Returns the final answer. ``http``: another client (e.g. from another address)."""
         message_id = message_id or uuid.uuid4().hex
         body = {"sender": sender, "message": text, "message_id": message_id,
                 "metadata": metadata or {"language": "es"}}
         deadline = time.monotonic() + patience
         while True:
             try:
-                r = self.http.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body)
+                r = (http or self.http).post(f"{self.rasa_url}/webhooks/rest/webhook", json=body)
                 if r.status_code < 500 and r.status_code not in (409, 429):
                     return Reply(r.status_code, r.json(), r.headers.get("X-Atiende-Route"),
                                  r.headers.get("X-Atiende-Duplicate") == "1")

@@ -8,7 +8,7 @@ import { t, clock, dateTime, toDate, shopperName, channelName } from "./i18n.js"
 import { followUpForm } from "./offline.js";
 import { contextPanel } from "./context.js";
 import { auth, ApiError, get } from "./api.js";
-import { channelTools, statusTicks } from "./channel-tools.js";
+import { channelTools, metaErrorText, statusTicks } from "./channel-tools.js";
 import { supervisionLog } from "./supervision.js";
 
 const LEAVE_PAYLOAD = "/leave_queue"; // the widget's "back to the assistant" button
@@ -92,12 +92,29 @@ export async function sendMedia(handoffId, { file = null, canned = null, caption
   return data;
 }
 
-function deliveryNote(m) {
+/** Why a reply did not reach the shopper, in the agent's language: the API's
+ *  ``delivery_reason`` code (handoff_api/delivery_status.py) looked up in the catalogue. The
+ *  channel's own words (English, for support) stay in the note's tooltip. */
+export function failureText(m) {
+  const code = m.delivery_reason || (WINDOW_HINTS.test(m.delivery_error || "") ? "window_closed" : "other");
+  if (code === "window_closed" && m.channel === "whatsapp") return t("deliveryWindow");
+  const why = t(`deliveryReasons.${code}`, { channel: channelName(m.channel) });
+  const meta = code === "refused" ? metaErrorText(m.delivery_error) : null;  // Meta's code, explained
+  return t("deliveryFailed", { error: meta ? `${why}: ${meta}` : why });
+}
+
+/** A text reply that failed may be sent again by the agent holding the conversation: the same
+ *  ``client_id`` (its ``message_id``), so however often it is pressed it reaches the shopper once. */
+const resendable = (m) => m.role === "agent" && m.delivery === "failed" && (m.kind || "text") === "text"
+  && m.channel !== "email" && Boolean(m.message_id);
+
+function deliveryNote(m, onResend) {
   if (m.delivery === "sending" && m.channel === "email") return el("p", { class: "delivery-pending", role: "note" }, t("emailSending"));
   if (m.delivery !== "failed" && !m.delivery_error) return null;
-  const err = m.delivery_error || "";
-  const text = WINDOW_HINTS.test(err) ? t("deliveryWindow") : t("deliveryFailed", { error: err || "?" });
-  return el("p", { class: "delivery-failed", role: "note" }, "⚠ ", text);
+  const button = onResend && resendable(m) ? el("button", { type: "button", class: "ghost resend",
+    onclick: () => { button.disabled = true; button.textContent = t("resending"); onResend(m); } }, "↻ ", t("resend")) : null;
+  return el("p", { class: "delivery-failed", role: "note", title: m.delivery_error || "" },
+    "⚠ ", el("span", { class: "why" }, failureText(m)), button ? " " : null, button);
 }
 
 let agentName = () => null;
@@ -123,7 +140,7 @@ function bubble(m, titles) {
   return el("span", { class: "bubble tapped" }, el("span", { class: "badge tap" }, t("button")), " ", shown.text);
 }
 
-function message(m, meId, titles) {
+function message(m, meId, titles, onResend) {
   const role = m.role === "user" ? "user" : m.role === "agent" ? "agent" : "bot";
   const who = role === "user" ? t("shopper")
     : role === "agent" ? (m.agent_id && m.agent_id === meId ? t("you") : (m.agent_name || agentName(m.agent_id) || t("agent")))
@@ -133,7 +150,7 @@ function message(m, meId, titles) {
       m.channel === "email" ? el("span", { class: "badge email" }, t("byEmail")) : null),
     bubble(m, titles),
     statusTicks(m),
-    deliveryNote(m));
+    deliveryNote(m, onResend));
 }
 
 function cannedSelect(canned, textarea, onMedia) {
@@ -154,7 +171,7 @@ function cannedSelect(canned, textarea, onMedia) {
 
 /**
  * @param {object} h     the handoff (GET /api/handoffs/{id})
- * @param {object} ctx   {me, canned, onReply, onNote, onAction, typing, history}
+ * @param {object} ctx   {me, canned, onReply, onResend, onNote, onAction, typing, history}
  */
 export function renderConversation(h, ctx) {
   agentName = (id) => (ctx.agents || []).find((a) => a.id === id)?.name;
@@ -165,7 +182,8 @@ export function renderConversation(h, ctx) {
   const holder = h.agent?.name || h.agent_name;
 
   const transcript = el("ol", { class: "transcript", "aria-label": t("transcript") },
-    transcriptOf(h).map((m) => message(m, ctx.me.id, h.button_titles || {})));
+    transcriptOf(h).map((m) => message(m, ctx.me.id, h.button_titles || {},
+      mine && ctx.onResend ? (m) => ctx.onResend(h.id, m) : null)));
   const typing = el("p", { id: "typing", class: "typing", role: "status", hidden: !ctx.typing }, t("typing"));
 
   const sendFile = async (what) => {

@@ -59,7 +59,7 @@ function drawConversation({ focusReply = false } = {}) {
   const hadFocus = document.activeElement?.id;
   renderConversation(state.handoff, {
     // Canned replies in the shopper's language (an agent may read Spanish and answer in English).
-    me: state.me, canned: state.canned[state.handoff.language] || state.canned[getLang()] || [], agents: state.agents, focusReply, onReply: reply_, onNote: note_, onAction: action,
+    me: state.me, canned: state.canned[state.handoff.language] || state.canned[getLang()] || [], agents: state.agents, focusReply, onReply: reply_, onResend: resend, onNote: note_, onAction: action,
     onFollowUp: (id, text, via) => cases.followUp(id, text, via),
     typing: Date.now() < state.typingUntil, history: customerHistory.section(state.handoff),
   });
@@ -140,13 +140,31 @@ async function reply_(id, text) {
     return true;
   } catch (err) {
     // 409 = stored but refused by the channel (e.g. WhatsApp 24 h window): say so plainly.
-    if (err instanceof ApiError && err.status === 409 && WINDOW_HINTS.test(err.detail)) toast(t("deliveryWindow"), "error");
-    else if (err instanceof ApiError && err.status === 409 && /not delivered/i.test(err.detail)) {
-      toast(t("deliveryFailed", { error: err.detail.replace(/^.*?:\s*/, "") }), "error");
-    } else showError(err);
+    const refused = notDelivered(err);
+    // stored and shown failed with its Resend button: not left in the box to be sent twice
+    if (refused && $("reply-text")) $("reply-text").value = "";
+    if (refused && WINDOW_HINTS.test(err.detail)) toast(t("deliveryWindow"), "error");
+    else if (refused) toast(t("replyNotDelivered"), "error"); // the reason, translated, is on the message
+    else showError(err);
     await openHandoff(id);
-    return err instanceof ApiError && err.status === 409 && /not delivered/i.test(err.detail);
+    return refused;
   }
+}
+
+/** 409 "Not delivered to the shopper…": stored, but the channel refused it or failed. */
+const notDelivered = (err) => err instanceof ApiError && err.status === 409 && /not delivered/i.test(err.detail);
+
+/** The "Resend" button of a failed reply: the same client_id (the message's id), so a double
+ *  click, a second tab or a retry sends it once (handoff_api/routes/handoffs.py claims the send). */
+async function resend(id, m) {
+  try {
+    await post(`/api/handoffs/${id}/messages`, { text: m.text, client_id: m.message_id });
+    toast(t("resent"));
+  } catch (err) {
+    if (notDelivered(err)) toast(t("replyNotDelivered"), "error");
+    else showError(err);
+  }
+  await openHandoff(id);
 }
 
 async function note_(id, text) {

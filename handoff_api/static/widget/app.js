@@ -14,7 +14,11 @@ import { TypingSignal } from "./typing.js";
 const TYPING_TIMEOUT_MS = 15000;
 const LEAVE_PAYLOAD = "/leave_queue"; // understood by Rasa's handoff gate while queued
 // ack statuses that mean a person (not the bot) will read the message: no typing dots
-const FOR_A_PERSON = new Set(["forwarded", "queued", "duplicate", "too_long", "slow_down", "invalid"]);
+const FOR_A_PERSON = new Set(["forwarded", "queued", "duplicate", "too_long", "slow_down", "busy", "invalid"]);
+// ack statuses of a message the bot did not read (this shopper wrote too fast, or the bot is
+// answering too many people at once): the bot said so in the shopper's language; the message is
+// shown as not sent, with "Retry" (same id: it runs once)
+const NOT_READ = new Set(["slow_down", "busy"]);
 
 /** Turn one socket.io `bot_uttered` payload into a transcript item. */
 export function botItem(msg) {
@@ -208,7 +212,7 @@ export function mount(config) {
       add(botItem(msg));
     },
     onAck: (id, status) => {
-      setStatus(id, "sent");
+      setStatus(id, NOT_READ.has(status) ? "failed" : "sent");
       if (FOR_A_PERSON.has(status)) typing(false);
       if (status === "rasa" && queue.waiting) queue.refresh(); // e.g. left the queue
     },

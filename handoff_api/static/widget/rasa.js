@@ -113,7 +113,7 @@ export class RasaConnection {
   }
 
   /** `status` says where the message went: "rasa" (the bot answers), "forwarded" / "queued"
-   *  (for a person), "duplicate", or a refusal ("too_long", "slow_down", "invalid"). */
+   *  (for a person), "duplicate", or a refusal ("too_long", "slow_down", "busy", "invalid"). */
   _acked(messageId, status) {
     const p = this.pending.get(messageId);
     if (!p) return;

@@ -143,6 +143,17 @@ class FakeAgent:
         await self.tracker_store.save(tracker)
 
 
+def web_channels() -> list[InputChannel]:
+    """The widget's two channels as credentials.yml configures them: REST and socket.io."""
+    from bot.channels.rest import HandoffAwareRestInput
+    from bot.channels.socketio import HandoffAwareSocketIOInput
+
+    return [HandoffAwareRestInput(),
+            HandoffAwareSocketIOInput.from_credentials({
+                "user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered",
+                "session_persistence": True})]
+
+
 class SanicHarness:
     """Serve input channels like ``rasa run`` does, on an ephemeral port."""
 

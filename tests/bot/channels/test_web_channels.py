@@ -9,19 +9,13 @@ from typing import Any
 import pytest
 import socketio
 
-from bot.channels.rest import HandoffAwareRestInput
-from bot.channels.socketio import HandoffAwareSocketIOInput
 from bot.handoff_gate import HandoffGate
-from tests.bot.channels.harness import FakeAgent, Recorder, SanicHarness
+from tests.bot.channels.harness import FakeAgent, Recorder, SanicHarness, web_channels
 
 
 @pytest.fixture
 async def server(agent: FakeAgent, gate: HandoffGate) -> AsyncIterator[SanicHarness]:
-    channels = [HandoffAwareRestInput(),
-                HandoffAwareSocketIOInput.from_credentials({
-                    "user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered",
-                    "session_persistence": True})]
-    harness = await SanicHarness(channels, agent, gate).start()
+    harness = await SanicHarness(web_channels(), agent, gate).start()
     yield harness
     await harness.stop()
 
