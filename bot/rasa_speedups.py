@@ -32,11 +32,31 @@ Measured with ``bench/turn_latency.py`` and py-spy on the Rasa server (reports/p
   connection the server is about to close is never reused (rasa-sdk keeps idle connections
   120 s; a load balancer in between typically 30-60 s).
 
+* **the event log committed every event on its own, on a new connection, synced to disk.**
+  ``bot.event_log.EventLogBroker`` (Rasa's SQL event broker) got one ``publish`` per event (5-10
+  per turn), each a new SQLite connection and an fsync'ed commit on the event loop: ~20 % of
+  the Rasa process. Now the events of one save go in one transaction
+  (``DurableSQLTrackerStore._stream_new_events`` → ``publish_many``) on a kept connection in
+  WAL mode with ``synchronous=NORMAL`` (what the handoff API uses for the same file).
+
+* **Rasa's debug messages were rendered and written at ``LOG_LEVEL=INFO``** (~10 per turn, some
+  with all the slots of the tracker): :func:`filter_structlog` gives structlog the server's level,
+  as ``rasa run`` does.
+
+* **TED ran TensorFlow for dialogue states it had already seen.** ``bot/policy_cache.py`` keeps
+  its predictions keyed by the exact states it featurizes (an exact cache: same states, same
+  network input, same output).
+
+* **every save asked the database what it had just read.** ``bot/stored_count.py``: a save uses
+  the event count its tracker's read found under the conversation's lock, instead of Rasa's
+  ``count()`` and the event broker's read-back of the whole tracker.
+
 The replacements are installed once per process by ``bot.tracker_store.DurableSQLTrackerStore``
 (every Rasa server we run builds one; ``rasa test`` and training do not call the action
 server). Each replacement is checked against the Rasa version it was written for: with another
 version nothing is replaced and a warning says so. ``ATIENDE_RASA_SPEEDUPS=0`` turns all of this
-off (stock Rasa behaviour), which is how ``bench/turn_latency.py`` compares before and after.
+off (stock Rasa behaviour), which is how ``bench/turn_latency.py`` compares before and after;
+``ATIENDE_RASA_SPEEDUPS_OFF`` turns off some of the later ones (:data:`PARTS`).
 """
 
 from __future__ import annotations
@@ -44,6 +64,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import time
 from typing import Any
 
@@ -125,20 +146,21 @@ def kept_session(self: Any) -> Any:
     return _KeptSession(session)
 
 
-def sqlite_engine(url: Any, *, pool_size: int = 2, max_overflow: int = 8) -> Any:
+def sqlite_engine(url: Any, *, pool_size: int = 2, max_overflow: int = 8,
+                  timeout: float = 30.0) -> Any:
     """A pooled engine for a SQLite *file*, in WAL mode with ``synchronous=NORMAL``."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=pool_size,
                               max_overflow=max_overflow, pool_pre_ping=False,
-                              connect_args={"check_same_thread": False, "timeout": 30})
+                              connect_args={"check_same_thread": False, "timeout": timeout})
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(conn: Any, _record: Any) -> None:
         cur = conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         cur.close()
 
     return engine
@@ -148,10 +170,34 @@ def is_sqlite_file(engine: Any) -> bool:
     return engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
 
 
-def enabled() -> bool:
+#: the speed-ups that can be turned off one by one (to measure each): ATIENDE_RASA_SPEEDUPS_OFF
+PARTS = ("ted_cache", "stored_count", "event_log", "debug_log")
+
+
+def enabled(part: str | None = None) -> bool:
     """``ATIENDE_RASA_SPEEDUPS=0`` keeps Rasa's stock behaviour (to compare, or after a Rasa
-    upgrade until these are re-checked)."""
-    return os.environ.get("ATIENDE_RASA_SPEEDUPS", "1").strip().lower() not in ("0", "false", "no")
+    upgrade until these are re-checked); ``ATIENDE_RASA_SPEEDUPS_OFF=ted_cache+event_log`` turns
+    off only those of :data:`PARTS`."""
+    if os.environ.get("ATIENDE_RASA_SPEEDUPS", "1").strip().lower() in ("0", "false", "no"):
+        return False
+    if part is None:
+        return True
+    assert part in PARTS, part
+    # "+" too: bench/turn_latency.py's --variant takes commas between variables
+    off = set(re.split(r"[,+\s]+", os.environ.get("ATIENDE_RASA_SPEEDUPS_OFF", "")))
+    return part not in off
+
+
+def filter_structlog(level: int) -> None:
+    """Drop Rasa's structlog messages below the server's log level. ``rasa run`` configures
+    structlog (``rasa.utils.log_utils.configure_structlog``); a server started from Python, as
+    ``bot.serve`` does, gets structlog's defaults, which render and print *every* message: Rasa's
+    ``debug`` ones too (~10 per turn, whole trackers' slots among them) at ``LOG_LEVEL=INFO``."""
+    if not enabled("debug_log"):
+        return
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
 
 
 def warm_up_nlu() -> None:
@@ -187,3 +233,7 @@ def install() -> None:
                  session=EndpointConfig.session)
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
     EndpointConfig.session = kept_session  # type: ignore[method-assign]
+    if enabled("ted_cache"):
+        from bot import policy_cache
+
+        policy_cache.install()

@@ -171,8 +171,12 @@ def main() -> int:
     from rasa.utils.common import configure_logging_and_warnings, update_sanic_log_level
 
     level = logging.getLevelName(settings.log_level)
-    configure_logging_and_warnings(level if isinstance(level, int) else logging.INFO)
+    level = level if isinstance(level, int) else logging.INFO
+    configure_logging_and_warnings(level)
     update_sanic_log_level()
+    from bot.rasa_speedups import filter_structlog
+
+    filter_structlog(level)
     asyncio.set_event_loop(asyncio.new_event_loop())
     serve(settings)
     return 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -31,19 +32,24 @@ import sqlalchemy.orm  # noqa: F401 - sa.orm.session
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.stored_count import KnownEventCount
+
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.1, 0.4, 1.0)
 
 
-class DurableSQLTrackerStore(SQLTrackerStore):
-    """`SQLTrackerStore` with retries and a file journal instead of a silent in-memory fallback."""
+class DurableSQLTrackerStore(KnownEventCount, SQLTrackerStore):
+    """`SQLTrackerStore` with retries and a file journal instead of a silent in-memory fallback;
+    saves reuse the event count their read found (`bot/stored_count.py`)."""
 
     def __init__(self, *args: Any, journal_dir: str | None = None,
                  retry_delays: tuple[float, ...] = RETRY_DELAYS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from bot import rasa_speedups
 
+        self.known_counts = rasa_speedups.enabled("stored_count")
+        self.batched_events = rasa_speedups.enabled("event_log")
         if rasa_speedups.enabled() and rasa_speedups.is_sqlite_file(self.engine):
             # pooled connections in WAL mode instead of a new connection and two fsyncs per
             # read/write (bot/rasa_speedups.py)
@@ -63,6 +69,16 @@ class DurableSQLTrackerStore(SQLTrackerStore):
         action_fallback.install()  # a polite reply when a custom action cannot run
         rasa_speedups.install()
         timing_hooks.install()
+
+    async def _stream_new_events(self, event_broker: Any, new_events: list, sender_id: str
+                                 ) -> None:
+        """The events of one save to the event log in one transaction (bot/rasa_speedups.py)."""
+        publish_many = getattr(event_broker, "publish_many", None)
+        if publish_many is None or not self.batched_events:
+            await super()._stream_new_events(event_broker, new_events, sender_id)
+            return
+        if new_events:
+            publish_many([{"sender_id": sender_id, **event.as_dict()} for event in new_events])
 
     # -- journal -------------------------------------------------------------------------------
     def _journal_path(self, sender_id: str) -> Path:
@@ -84,15 +100,21 @@ class DurableSQLTrackerStore(SQLTrackerStore):
         payload = json.loads(path.read_text(encoding="utf-8"))
         return DialogueStateTracker.from_dict(sender_id, payload["events"], self.domain.slots)
 
-    async def _flush_journal(self, sender_id: str) -> None:
-        """Write a journaled tracker back to the database; raises if the database is still down."""
+    async def _flush_journal(self, sender_id: str) -> bool:
+        """Write a journaled tracker back to the database (True if there was one); raises if the
+        database is still down."""
         tracker = self._read_journal(sender_id)
         if tracker is None:
-            return
-        await super().save(tracker)
+            return False
+        self.wrote(sender_id)
+        try:
+            await super().save(tracker)
+        finally:
+            self.wrote(sender_id)
         self._journal_path(sender_id).unlink(missing_ok=True)
         logger.warning("tracker store is back: journaled conversation %s written to the database",
                        sender_id)
+        return True
 
     # -- TrackerStore API ----------------------------------------------------------------------
     async def _with_retries(self, what: str, operation):
@@ -109,9 +131,20 @@ class DurableSQLTrackerStore(SQLTrackerStore):
         raise error
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        attempts = itertools.count()
+
+        async def sql_write(saving) -> None:
+            if await self._flush_journal(tracker.sender_id) and saving is not None:
+                saving.forget()
+            token = self.bind(saving)
+            try:
+                await SQLTrackerStore.save(self, tracker)
+            finally:
+                self.unbind(token)
+
         async def write() -> None:
-            await self._flush_journal(tracker.sender_id)
-            await SQLTrackerStore.save(self, tracker)
+            # a retried save asks the database again: the failed attempt may have committed
+            await self.save_counted(tracker, sql_write, first_attempt=next(attempts) == 0)
 
         try:
             await self._with_retries("save", write)

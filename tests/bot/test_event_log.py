@@ -115,3 +115,38 @@ async def test_rows_wait_in_memory_while_the_table_is_missing(tmp_path: Path) ->
     await store.save(tracker)
     assert [r["type"] for r in rows(db)].count("user_message") == 3 and not broker.pending
     await broker.close()
+
+
+@pytest.mark.parametrize("speedups", [False, True])
+async def test_a_save_writes_its_events_in_one_transaction(database: Path, tmp_path: Path,
+                                                           monkeypatch, speedups: bool) -> None:
+    """With the speed-ups (bot/rasa_speedups.py) the durable tracker store hands the broker all
+    events of a save at once: one commit on a kept connection instead of one per event; the
+    rows are the same."""
+    import sqlalchemy as sa
+
+    from bot.tracker_store import DurableSQLTrackerStore
+
+    monkeypatch.setenv("ATIENDE_RASA_SPEEDUPS", "1" if speedups else "0")
+    broker = EventLogBroker(db=str(database), key=KEY)
+    commits, connections = [], []
+    sa.event.listen(broker.engine, "commit", lambda _conn: commits.append(1))
+    sa.event.listen(broker.engine, "connect", lambda *_a: connections.append(1))
+    store = DurableSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"),
+                                   journal_dir=str(tmp_path / "j"), event_broker=broker)
+    await store.save(conversation("web-2"))
+    tracker = await store.retrieve("web-2")
+    tracker.update(UserUttered("gracias", {"name": "thanks", "confidence": 0.9},
+                               input_channel="socketio"))
+    tracker.update(ActionExecuted("action_listen"))
+    await store.save(tracker)
+    got = [r["type"] for r in rows(database)]
+    assert got == ["conversation_started", "user_message", "action", "bot_message",
+                   "user_message", "action", "bot_message", "kb_gap", "user_message"]
+    if speedups:
+        assert (len(commits), len(connections)) == (2, 1)  # one per save, one connection
+    else:
+        # Rasa's publish per event: a commit for each of the 9 events that make a row, each on
+        # a new connection
+        assert len(commits) == 9 and len(connections) >= 9
+    await broker.close()

@@ -132,3 +132,31 @@ async def test_calls_to_an_endpoint_reuse_one_connection_and_answer_as_before() 
         await endpoint._atiende_session.close()
     finally:
         await runner.cleanup()
+
+
+@pytest.mark.parametrize("env, printed", [({}, False), ({"ATIENDE_RASA_SPEEDUPS": "0"}, True),
+                                          ({"ATIENDE_RASA_SPEEDUPS_OFF": "debug_log"}, True)])
+def test_rasa_debug_messages_are_not_written_at_info_level(env: dict, printed: bool) -> None:
+    """bot.serve's Rasa got structlog's defaults: every debug message of Rasa rendered and
+    printed whatever LOG_LEVEL said."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import logging, structlog\n"
+            "from bot.rasa_speedups import filter_structlog\n"
+            "log = structlog.get_logger()\n"  # module-level, as in Rasa, before the call
+            "filter_structlog(logging.INFO)\n"
+            "log.debug('processor.slots.log', slot_values='all of them')\n"
+            "log.info('still.shown')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, **env}, timeout=60, check=True)
+    assert "still.shown" in run.stdout
+    assert ("processor.slots.log" in run.stdout) is printed
+
+
+def test_each_later_speed_up_can_be_turned_off_alone(monkeypatch) -> None:
+    monkeypatch.setenv("ATIENDE_RASA_SPEEDUPS_OFF", "ted_cache+event_log")
+    assert [rasa_speedups.enabled(p) for p in rasa_speedups.PARTS] == [False, True, False, True]
+    monkeypatch.setenv("ATIENDE_RASA_SPEEDUPS", "0")
+    assert not any(rasa_speedups.enabled(p) for p in rasa_speedups.PARTS)
