@@ -28,6 +28,13 @@ predictions and then on the external development set (reports/nlu/README.md):
   some intents are right even when unsure (long angry messages), others are the ones an
   off-topic question lands on when it has nowhere else to go.
 
+A third refinement concerns the classifier's own out-of-scope class (``nlu_fallback`` is a
+class of the linear classifier, trained on ``out_of_scope*.yml``): most in-scope messages that
+fall back are *ranked* out of scope by the classifier, not cut by a threshold (reports/nlu/).
+With ``out_of_scope_min_confidence`` set, an out-of-scope ranking less sure than that is not
+taken at its word: the best in-scope intent is judged by the usual rules instead (threshold,
+distance), so it still falls back unless it is itself sure enough and near the training data.
+
 ``fallback_decision`` is the whole rule as a pure function of the classifier's ranking, the
 similarity, the language, the text and the entities; the component and the offline re-scoring
 (``scripts/nlu_abstention.py``) both call it, so the figures are the rule that runs.
@@ -94,11 +101,20 @@ def fallback_decision(config: Dict[str, Any], ranking: List[Dict[str, Any]],
     """What the fallback classifier does with one classified message.
 
     Returns ``{"intent": name, "low_confidence_faq": bool}`` where name is the classifier's
-    best intent, ``nlu_fallback``, or the inform intent for a bare entity answer.
+    best intent (its runner-up when an unsure out-of-scope ranking is set aside, then with that
+    intent's ``confidence`` too), ``nlu_fallback``, or the inform intent for a bare entity answer.
     """
     intent = ranking[0] if ranking else None
     name = (intent or {}).get(INTENT_NAME_KEY)
     confidence = float((intent or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+    promoted: Dict[str, Any] = {}
+    if (name == OUT_OF_SCOPE_INTENT and len(ranking) > 1
+            and confidence < float(config.get("out_of_scope_min_confidence") or 0.0)):
+        ranking = ranking[1:]
+        intent = ranking[0]
+        name = intent.get(INTENT_NAME_KEY)
+        confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        promoted = {"confidence": confidence}
     far = is_far_from_scope(
         similarity, similarity_minimum(config.get("min_in_scope_similarity"), language)
     ) and name not in config.get("similarity_exempt_intents", [])
@@ -108,10 +124,10 @@ def fallback_decision(config: Dict[str, Any], ranking: List[Dict[str, Any]],
         second = float(ranking[1].get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         unsure = confidence - second < ambiguity
     if not far and not unsure:
-        return {"intent": name, "low_confidence_faq": False}
+        return {"intent": name, "low_confidence_faq": False, **promoted}
     if not far and keeps_faq(intent, str(config["faq_intent"]),
                              float(config["faq_min_confidence"])):
-        return {"intent": name, "low_confidence_faq": True}
+        return {"intent": name, "low_confidence_faq": True, **promoted}
     if is_entity_answer(text, entities, list(config["inform_entities"]),
                         int(config["inform_max_other_words"])):
         return {"intent": config["inform_intent"], "low_confidence_faq": False}
@@ -158,11 +174,14 @@ class AtiendeFallbackClassifier(FallbackClassifier):
             # form answers (an item, an address) are often unlike any training example
             "similarity_exempt_intents": ["inform"],
             "intent_thresholds": {},
+            # 0 = the classifier's out-of-scope ranking is final, however unsure
+            "out_of_scope_min_confidence": 0.0,
         }
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        for key in ("min_in_scope_similarity", "intent_thresholds"):
+        for key in ("min_in_scope_similarity", "intent_thresholds",
+                    "out_of_scope_min_confidence"):
             value = config.get(key)
             values = value.values() if isinstance(value, dict) else [value or 0.0]
             if any(not 0.0 <= float(v) <= 1.0 for v in values):
@@ -190,7 +209,8 @@ class AtiendeFallbackClassifier(FallbackClassifier):
             message.set(
                 INTENT,
                 {INTENT_NAME_KEY: decision["intent"],
-                 PREDICTED_CONFIDENCE_KEY: intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0},
+                 PREDICTED_CONFIDENCE_KEY: decision.get(
+                     "confidence", intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)},
                 add_to_output=True,
             )
         return False

@@ -5,7 +5,7 @@ Runs in the bot environment (scripts/test.sh): it scores with the Rasa component
 from __future__ import annotations
 
 from bot.components.fallback_classifier import AtiendeFallbackClassifier
-from scripts.nlu_abstention import evaluate, markdown, tune
+from scripts.nlu_abstention import evaluate, fallback_causes, markdown, tune
 
 
 def _record(gold: str, top: str, confidence: float, similarity: float, lang: str) -> dict:
@@ -50,3 +50,16 @@ def test_markdown_lists_every_rule() -> None:
              "cv": {"es": figures}, "external": {"es": figures, "en": figures}}]
     text = markdown(rows)
     assert "| as configured | 0.8 | - | 0.9 / 0.85 / 0.05 | 0.9 / 0.85 / 0.05 |" in text
+
+
+def test_fallback_causes_name_the_rule_that_dropped_each_in_scope_message() -> None:
+    records = {"es": [_record("greet", "nlu_fallback", 0.6, 0.9, "es"),
+                      _record("greet", "greet", 0.9, 0.3, "es"),
+                      _record("greet", "greet", 0.2, 0.9, "es"),
+                      _record("greet", "greet", 0.2, 0.3, "es"),
+                      _record("greet", "greet", 0.9, 0.9, "es"),
+                      _record("nlu_fallback", "greet", 0.2, 0.3, "es")]}
+    causes = fallback_causes(records, BASE)["es"]
+    assert causes == {"out-of-scope class": 1, "far": 1, "unsure": 1, "far + unsure": 1}
+    tuned = {**BASE, "intent_thresholds": {"greet": 0.1}}
+    assert fallback_causes(records, tuned)["es"] == {"out-of-scope class": 1, "far": 2}

@@ -185,3 +185,30 @@ def test_the_offline_rescoring_is_the_component_rule() -> None:
         config = {**AtiendeFallbackClassifier.get_default_config(), "threshold": 0.3,
                   **overrides}
         assert decide(record, config) == message.get("intent")["name"], (intent, language)
+
+
+def _ranked_out_of_scope(oos: float, second: str, confidence: float, similarity: float,
+                         **overrides: object) -> Message:
+    ranking = [{"name": "nlu_fallback", "confidence": oos},
+               {"name": second, "confidence": confidence}, {"name": "deny", "confidence": 0.01}]
+    message = Message(data={"text": "x", "intent": dict(ranking[0]), "intent_ranking": ranking,
+                            "entities": [], "in_scope_similarity": similarity,
+                            "language": "es"})
+    config = {**AtiendeFallbackClassifier.get_default_config(), "threshold": 0.3,
+              "min_in_scope_similarity": 0.5, **overrides}
+    AtiendeFallbackClassifier(config).process([message])
+    return message
+
+
+def test_unsure_out_of_scope_ranking_gives_way_to_a_sure_enough_in_scope_intent() -> None:
+    kept = _ranked_out_of_scope(0.55, "greet", 0.4, 0.8, out_of_scope_min_confidence=0.6)
+    assert kept.get("intent") == {"name": "greet", "confidence": 0.4}
+
+
+def test_out_of_scope_ranking_stays_when_sure_off_or_the_runner_up_is_weak_or_far() -> None:
+    sure = _ranked_out_of_scope(0.7, "greet", 0.3, 0.8, out_of_scope_min_confidence=0.6)
+    off = _ranked_out_of_scope(0.55, "greet", 0.4, 0.8)
+    weak = _ranked_out_of_scope(0.55, "greet", 0.2, 0.8, out_of_scope_min_confidence=0.6)
+    far = _ranked_out_of_scope(0.55, "greet", 0.4, 0.3, out_of_scope_min_confidence=0.6)
+    for message in (sure, off, weak, far):
+        assert message.get("intent")["name"] == "nlu_fallback"
