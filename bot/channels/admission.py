@@ -13,8 +13,9 @@ after 30 s). Now a turn must be admitted first:
   ``X-Forwarded-For`` one behind a proxy listed in ``FORWARDED_ALLOW_IPS`` — the rule and setting
   uvicorn applies for the handoff API) holds at most ``ATIENDE_TURNS_PER_CLIENT`` of them, running
   or waiting;
-* **human pace first**: waiting turns are served, and a full queue is taken, by how long their
-  client had been quiet before writing (no request of its own in progress). A shopper who types
+* **human pace first**: waiting turns are served, and a full queue is taken, by their arrival
+  moved earlier by how long their client had been quiet before writing (no request of its own
+  in progress), capped at a minute; clients at the same pace are served in arrival order. A shopper who types
   between messages is quiet for seconds; a flooder re-posts at once (or after the
   ``Retry-After`` it was told). When the queue is full, a newcomer quieter than the least quiet
   waiting turn takes its place and that turn is refused.
@@ -101,10 +102,16 @@ class _Waiter:
     quiet: float
     seq: int
     future: asyncio.Future = field(repr=False)
+    arrived: float = 0.0
 
     @property
     def rank(self) -> tuple[float, int]:  # higher is served first
-        return (self.quiet, -self.seq)
+        # arrival, moved earlier by how long the client had been quiet: turns of clients at the
+        # same pace are served in arrival order (none waits out behind a stream of others a few
+        # ms quieter, as ranking by quietness alone let happen: 20 closed-loop shoppers had 80 of
+        # 583 turns refused), and a shopper quiet for 10 s goes ahead of every flooder's turn of
+        # the last 10 s
+        return (self.quiet - self.arrived, -self.seq)
 
 
 class TurnAdmission:
@@ -162,7 +169,8 @@ class TurnAdmission:
             self._clients[client] += 1
             self.counts["admitted"] += 1
             return
-        waiter = _Waiter(client, quiet, next(self._seq), asyncio.get_running_loop().create_future())
+        waiter = _Waiter(client, quiet, next(self._seq), asyncio.get_running_loop().create_future(),
+                         arrived=now)
         if len(self.waiting) >= s.waiting:
             worst = min(self.waiting, key=lambda w: w.rank, default=None)
             if worst is None or worst.rank >= waiter.rank:
