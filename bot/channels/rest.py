@@ -162,8 +162,8 @@ class HandoffAwareRestInput(RestInput):
             except Refused as refused:  # not run: the client resends it (same id: run once)
                 if raw_id is not None:
                     await asyncio.to_thread(gate.ledger.release, "rest", sender_id, message_id)
-                logger.info("rest.turn_refused sender=%s message_id=%s reason=%s", sender_id,
-                            message_id, refused.reason)
+                logger.info("rest.turn_refused sender=%s message_id=%s reason=%s",
+                            web_conversation.fingerprint(sender_id), message_id, refused.reason)
                 return polite_429(sender_id, refused.error, t(refused.text_key, language),
                                   refused.retry_after)
             except asyncio.CancelledError:
