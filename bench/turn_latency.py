@@ -368,9 +368,11 @@ def print_level(name: str, s: dict[str, Any]) -> None:
 
 
 def pin(pid: int, cpus: str) -> None:
-    """All threads of ``pid`` (and what it starts later) on ``cpus``."""
-    subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=False,
-                   capture_output=True)
+    """All threads of ``pid`` and of the processes it has started (the action server's Sanic
+    worker), and what they start later, on ``cpus``."""
+    for each in _descendants(pid):
+        subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(each)], check=False,
+                       capture_output=True)
 
 
 def prepare_data_dir(base: Path) -> Path:
