@@ -225,6 +225,7 @@ def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -
                         "ranking": classifier_ranking(result, threshold),
                         "language": lang,
                         "in_scope_similarity": result.get("in_scope_similarity"),
+                        "out_of_scope_probability": result.get("out_of_scope_probability"),
                     }
                 )
             print(f"fold {k + 1}/{folds}: trained in {fold_seconds[-1]} s", file=sys.stderr)

@@ -150,6 +150,7 @@ def run_external(config_path: Path, nlu_dir: Path, external_dir: Path) -> dict[s
         slot["records"].append({"text": text, "source": source, "nn_similarity": sim,
                                 "language": lang, "gold": intent,
                                 "in_scope_similarity": result.get("in_scope_similarity"),
+                                "out_of_scope_probability": result.get("out_of_scope_probability"),
                                 "entities": result.get("entities") or [],
                                 "ranking": classifier_ranking(result, threshold)})
     report: dict[str, Any] = {
