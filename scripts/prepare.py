@@ -22,7 +22,6 @@ from scripts import settings as cfg
 
 ROOT = cfg.ROOT
 TRAINING_INPUTS = ("config.yml", "domain.yml", "data/nlu", "data/rules", "data/stories",
-                   "data/out_of_scope_corpus",
                    "bot/components", "requirements/bot.lock")
 HASH_FILE = ROOT / "models" / "atiende.hash"
 
