@@ -30,7 +30,14 @@ from typing import Any
 import numpy as np
 
 from scripts.nlu_abstention import evaluate, objective
-from scripts.nlu_crossval import LANGUAGES, ROOT, fallback_config, load_examples, stratified_folds
+from scripts.nlu_crossval import (
+    LANGUAGES,
+    ROOT,
+    fallback_config,
+    load_examples,
+    stratified_folds,
+    training_only_data,
+)
 
 ABOVE_GRID = (0.0, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 BELOW_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -78,8 +85,6 @@ def rule(above: float, below: float) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from rasa.shared.nlu.training_data.loading import load_data
-
     from bot.components.out_of_scope_detector import encode_corpus, read_corpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -96,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv = json.loads(Path(args.cv).read_text(encoding="utf-8"))
     external = json.loads(Path(args.external).read_text(encoding="utf-8"))
     examples = load_examples(Path(args.nlu_dir))
-    common = load_data(str(Path(args.nlu_dir) / "common.yml")).intent_examples
+    common = training_only_data(Path(args.nlu_dir)).intent_examples
     folds = stratified_folds(examples, args.folds, args.seed)
     vectors = encode_corpus([m.get("text") for _, _, m in examples])
     oos = np.array([intent == "nlu_fallback" for _, intent, _ in examples])
@@ -134,9 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for i, p in zip(test_idx, p_oos, strict=True):
                 cv_p[examples[i][0]].append(float(p))
         for lang in LANGUAGES:  # the records are in the same order: fold by fold
-            texts = [examples[i][2].get("text") for k in folds for i in k
-                     if examples[i][0] == lang]
-            assert texts == [r["text"] for r in cv[lang]], "CV records are from other folds"
+            in_order = [examples[i][2].get("text") for k in folds for i in k
+                        if examples[i][0] == lang]
+            assert in_order == [r["text"] for r in cv[lang]], "CV records are from other folds"
         full = train_on(np.ones(len(examples), dtype=bool), use_corpus, c, chars)
         ext_p = {lang: [float(p) for p in full([r["text"] for r in external[lang]], v)]
                  for lang, v in ext_vectors.items()}

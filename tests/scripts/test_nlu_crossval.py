@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from scripts.nlu_crossval import stratified_folds, to_markdown
 
 
@@ -37,21 +35,3 @@ def test_markdown_lists_every_seed_and_the_mean() -> None:
     assert "| 7 | 0.92 | 0.93 |" in text
     assert "| **mean** | **0.925** | **0.92** |" in text
 
-
-def test_root_files_are_training_only_and_language_folders_are_scored(tmp_path: Path) -> None:
-    from scripts.nlu_crossval import load_examples, training_only_data
-
-    def block(intent: str, *texts: str) -> str:
-        lines = "".join(f"    - {t}\n" for t in texts)
-        return f'version: "3.1"\nnlu:\n- intent: {intent}\n  examples: |\n{lines}'
-
-    (tmp_path / "es").mkdir()
-    (tmp_path / "en").mkdir()
-    (tmp_path / "es" / "orders.yml").write_text(block("order_status", "¿dónde está mi pedido?"))
-    (tmp_path / "common.yml").write_text(block("inform", "AT100234"))
-    (tmp_path / "out_of_scope_licensed.yml").write_text(
-        block("nlu_fallback", "turn on the lights", "enciende la luz"))
-    scored = [(lang, intent) for lang, intent, _ in load_examples(tmp_path)]
-    assert scored == [("es", "order_status")]
-    only = sorted(m.get("text") for m in training_only_data(tmp_path).intent_examples)
-    assert only == ["AT100234", "enciende la luz", "turn on the lights"]
