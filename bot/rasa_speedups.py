@@ -68,11 +68,14 @@ import re
 import time
 from typing import Any
 
+from bot.action_result import fast_valid
+
 logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6."
 _installed = False
 _warmed = False
+_fast_validation = False  # install(): enabled("action_validation")
 #: Rasa's own functions, replaced by install() (for tests and comparisons)
 STOCK: dict[str, Any] = {}
 
@@ -92,6 +95,8 @@ def action_result_validator() -> Any:
 
 def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     """``RemoteAction._validate_action_result`` with the cached validator (same errors)."""
+    if _fast_validation and fast_valid(result):  # valid for sure (bot/action_result.py)
+        return True
     from jsonschema.exceptions import best_match
     from rasa.shared.constants import DOCS_BASE_URL
 
@@ -171,7 +176,7 @@ def is_sqlite_file(engine: Any) -> bool:
 
 
 #: the speed-ups that can be turned off one by one (to measure each): ATIENDE_RASA_SPEEDUPS_OFF
-PARTS = ("ted_cache", "stored_count", "event_log", "debug_log")
+PARTS = ("ted_cache", "stored_count", "event_log", "debug_log", "action_validation")
 
 
 def enabled(part: str | None = None) -> bool:
@@ -216,10 +221,11 @@ def warm_up_nlu() -> None:
 
 
 def install() -> None:
-    global _installed
+    global _installed, _fast_validation
     if _installed or not enabled():
         return
     _installed = True
+    _fast_validation = enabled("action_validation")
     import rasa
     from rasa.core.actions.action import RemoteAction
 
