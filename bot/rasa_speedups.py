@@ -47,6 +47,11 @@ Measured with ``bench/turn_latency.py`` and py-spy on the Rasa server (reports/p
   its predictions keyed by the exact states it featurizes (an exact cache: same states, same
   network input, same output).
 
+* **the channel and the gate rebuilt the tracker to look at one slot and one flag.**
+  ``bot/tracker_peek.py`` (part ``read_cache``): a look asks the database for the conversation's
+  signature (rows, last id, last timestamp) and reuses the tracker read or saved for exactly that
+  signature.
+
 * **every save asked the database what it had just read.** ``bot/stored_count.py``: a save uses
   the event count its tracker's read found under the conversation's lock, instead of Rasa's
   ``count()`` and the event broker's read-back of the whole tracker.
@@ -176,7 +181,8 @@ def is_sqlite_file(engine: Any) -> bool:
 
 
 #: the speed-ups that can be turned off one by one (to measure each): ATIENDE_RASA_SPEEDUPS_OFF
-PARTS = ("ted_cache", "stored_count", "event_log", "debug_log", "action_validation")
+PARTS = ("ted_cache", "stored_count", "event_log", "debug_log", "action_validation",
+         "read_cache")
 
 
 def enabled(part: str | None = None) -> bool:
