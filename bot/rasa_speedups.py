@@ -52,6 +52,9 @@ Measured with ``bench/turn_latency.py`` and py-spy on the Rasa server (reports/p
   signature (rows, last id, last timestamp) and reuses the tracker read or saved for exactly that
   signature.
 
+* **every saved event was an ORM object.** ``bot/event_insert.py`` (part ``core_insert``):
+  the same rows in one Core ``INSERT`` (executemany).
+
 * **every save asked the database what it had just read.** ``bot/stored_count.py``: a save uses
   the event count its tracker's read found under the conversation's lock, instead of Rasa's
   ``count()`` and the event broker's read-back of the whole tracker.
@@ -182,7 +185,7 @@ def is_sqlite_file(engine: Any) -> bool:
 
 #: the speed-ups that can be turned off one by one (to measure each): ATIENDE_RASA_SPEEDUPS_OFF
 PARTS = ("ted_cache", "stored_count", "event_log", "debug_log", "action_validation",
-         "read_cache")
+         "read_cache", "core_insert")
 
 
 def enabled(part: str | None = None) -> bool:
@@ -232,6 +235,10 @@ def install() -> None:
         return
     _installed = True
     _fast_validation = enabled("action_validation")
+    if _fast_validation:
+        from bot.action_result import _validators
+
+        _validators()  # built now (~60 ms), not in a shopper's turn
     import rasa
     from rasa.core.actions.action import RemoteAction
 

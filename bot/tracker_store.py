@@ -32,6 +32,7 @@ import sqlalchemy.orm  # noqa: F401 - sa.orm.session
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.event_insert import CoreInsertSave
 from bot.stored_count import KnownEventCount
 from bot.tracker_peek import PeekedReads
 
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS = (0.1, 0.4, 1.0)
 
 
-class DurableSQLTrackerStore(PeekedReads, KnownEventCount, SQLTrackerStore):
+class DurableSQLTrackerStore(PeekedReads, KnownEventCount, CoreInsertSave, SQLTrackerStore):
     """`SQLTrackerStore` with retries and a file journal instead of a silent in-memory fallback;
     saves reuse the event count their read found (`bot/stored_count.py`); the channels' and the
     gate's looks at a tracker reuse an unchanged one (`bot/tracker_peek.py`)."""
@@ -52,6 +53,7 @@ class DurableSQLTrackerStore(PeekedReads, KnownEventCount, SQLTrackerStore):
 
         self.known_counts = rasa_speedups.enabled("stored_count")
         self.peeks = self.known_counts and rasa_speedups.enabled("read_cache")
+        self.core_inserts = rasa_speedups.enabled("core_insert")
         self.batched_events = rasa_speedups.enabled("event_log")
         if rasa_speedups.enabled() and rasa_speedups.is_sqlite_file(self.engine):
             # pooled connections in WAL mode instead of a new connection and two fsyncs per
@@ -141,7 +143,7 @@ class DurableSQLTrackerStore(PeekedReads, KnownEventCount, SQLTrackerStore):
                 saving.forget()
             token = self.bind(saving)
             try:
-                await SQLTrackerStore.save(self, tracker)
+                await self.sql_save(tracker)  # SQLTrackerStore.save (bot/event_insert.py)
             finally:
                 self.unbind(token)
 
