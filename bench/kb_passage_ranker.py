@@ -295,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--index", default=str(ROOT / "var" / "kb_index"))
     p.add_argument("--minilm", action="store_true", help="add MiniLM features (English)")
+    p.add_argument("--minilm-spec", default="minilm",
+                   help="encoder spec of MiniLM (onnx:<dir> for the exported model)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--l2", type=float, nargs="+", default=[1.0, 10.0])
@@ -303,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", help="write the figures to this JSON file")
     args = p.parse_args(argv)
     index = KBIndex.load(args.index)
-    report = {"passages": passages(index, "minilm" if args.minilm else None, args.folds,
+    report = {"passages": passages(index, args.minilm_spec if args.minilm else None, args.folds,
                                    args.seeds, args.l2)}
     if args.articles:
         sets = article_sets(index)

@@ -31,6 +31,8 @@ from kb_index.passages import (
     question_needs,
     score_passages,
 )
+from kb_index.second import ARTICLE_WEIGHT, SecondEncoder
+from kb_index.settings import second_encoder_enabled
 from kb_index.store import VectorStore
 
 FORMAT_VERSION = 4  # 3: heading vectors for passage selection; 4: question vectors
@@ -156,6 +158,8 @@ class KBIndex:
             raise KBIndexError("index is inconsistent: one vector per article question "
                                "expected; rebuild it with --force")
         self.passage_weights: PassageWeights = WEIGHTS
+        #: MiniLM beside USE (kb_index.second), attached by :meth:`load` when built with it.
+        self.second: SecondEncoder | None = None
         self._hub_questions, self._hub_chunks, self._hub_cards = self._hubness()
         # Missing accents and small typos are fixed against the corpus's own words
         # (kb_index.normalise) before a query is encoded or scored.
@@ -286,8 +290,11 @@ class KBIndex:
             chunks = [Chunk.from_json(json.loads(line)) for line in handle if line.strip()]
         vectors = np.load(directory / VECTORS_FILE)
         store = VectorStore.load(directory / FAISS_FILE, meta.get("index_kind", "exact"))
-        return cls(chunks, vectors, encoder, meta, store, np.load(directory / CARDS_FILE),
-                   np.load(directory / HEADINGS_FILE), np.load(directory / QUESTIONS_FILE))
+        index = cls(chunks, vectors, encoder, meta, store, np.load(directory / CARDS_FILE),
+                    np.load(directory / HEADINGS_FILE), np.load(directory / QUESTIONS_FILE))
+        if meta["encoder"] == "use" and second_encoder_enabled():
+            index.second = SecondEncoder.load(directory, len(chunks))
+        return index
 
     # ---------------------------------------------------------------- search
     def normalise_query(self, query: str, lang: str | None = None) -> str:
@@ -343,6 +350,12 @@ class KBIndex:
             HUB_WEIGHT * self._hub_cards)
         ranking = self._fuse(rank_chunk, rank_card + QUESTION_WEIGHT * rank_question, art_bm25,
                              mode)
+        second = self._second_vector(query, prefer)
+        if mode == "hybrid" and second is not None and self.second is not None \
+                and ARTICLE_WEIGHT.get(prefer or ""):
+            ranking = ranking + ARTICLE_WEIGHT[prefer or ""] * self.second.article_scores(
+                second, self._chunk_article, self._question_article, self._has_questions,
+                QUESTION_WEIGHT)
         if lang:
             ranking = np.where(self._key_langs == lang, ranking, -np.inf)
         picker = _Picker(self, query, prefer, qv, chunk_dense, chunk_bm25)
@@ -408,6 +421,13 @@ class KBIndex:
                 bm25=float(lexical[chosen]), chunk_id=chunk.chunk_id, heading=chunk.heading,
                 text=chunk.text))
         return hits
+
+    def _second_vector(self, query: str, lang: str | None) -> np.ndarray | None:
+        """The normalised query's MiniLM vector when the index has the second encoder and the
+        query's language uses it (kb_index.second.LANGUAGES), else ``None``."""
+        if self.second is None or lang not in self.second.languages:
+            return None
+        return self.second.encode(query)
 
     def rank_passages(self, query: str, article_id: str, lang: str,
                       query_vector: np.ndarray | None = None) -> list[Chunk]:
