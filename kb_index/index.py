@@ -23,6 +23,7 @@ from kb_index.documents import Chunk, corpus_hash
 from kb_index.encoders import Encoder, canonical_name, load_encoder
 from kb_index.lexical import STOPWORDS, BM25Ranker
 from kb_index.normalise import QueryNormaliser
+from kb_index.passage_ranker import learned_scores
 from kb_index.passages import (
     WEIGHTS,
     PassageWeights,
@@ -358,7 +359,7 @@ class KBIndex:
                 QUESTION_WEIGHT)
         if lang:
             ranking = np.where(self._key_langs == lang, ranking, -np.inf)
-        picker = _Picker(self, query, prefer, qv, chunk_dense, chunk_bm25)
+        picker = _Picker(self, query, prefer, qv, chunk_dense, chunk_bm25, second)
         # Confidence: the best chunk's cosine with the better of card and best question. A shopper
         # question that matches one of the article's own questions is the surest sign it answers.
         confidence = (art_chunk + np.maximum(art_card, art_question)) / 2
@@ -438,7 +439,8 @@ class KBIndex:
             return []
         query = self.normalise_query(query, lang)
         qv = self.encode_query(query) if query_vector is None else query_vector
-        picker = _Picker(self, query, lang, qv, self.vectors @ qv, self.bm25.scores(query, lang))
+        picker = _Picker(self, query, lang, qv, self.vectors @ qv, self.bm25.scores(query, lang),
+                         self._second_vector(query, lang))
         return [self.chunks[r] for r in picker.ranked(rows)]
 
     def article(self, article_id: str, lang: str | None = None) -> Hit | None:
@@ -456,13 +458,18 @@ class _Picker:
     """Ranks the passages of the articles a search returns (only those are scored)."""
 
     def __init__(self, index: KBIndex, query: str, lang: str | None, qv: np.ndarray,
-                 full_cos: np.ndarray, bm25: np.ndarray) -> None:
+                 full_cos: np.ndarray, bm25: np.ndarray, second: np.ndarray | None = None
+                 ) -> None:
         self.index, self.query, self.lang, self.qv = index, query, lang, qv
-        self.full_cos, self.bm25 = full_cos, bm25
+        self.full_cos, self.bm25, self.second = full_cos, bm25, second
         self.needs = question_needs(query, lang)
 
     def ranked(self, rows: Sequence[int]) -> list[int]:
         rows = list(rows)
+        learned = learned_scores(self.index, rows, self.query, self.lang, self.qv, self.second,
+                                 self.bm25)
+        if learned is not None:  # English, with MiniLM (kb_index.passage_ranker)
+            return [rows[i] for i in np.argsort(-learned, kind="stable")]
         heading_cos = np.zeros(len(self.index.chunks), dtype=np.float32)
         heading_cos[rows] = self.index.heading_vectors[rows] @ self.qv
         scores = score_passages(rows, self.query, self.lang, heading_cos, self.full_cos,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kb_index import passage_ranker
 from kb_index.cli import main
 from kb_index.index import KBIndex
 from kb_index.second import ARTICLE_WEIGHT, SECOND_DIR, SecondEncoder
@@ -120,3 +121,34 @@ def test_build_switch_off_and_up_to_date(built: Path, tmp_path: Path,
     assert "built" in capsys.readouterr().out and not (copy / SECOND_DIR).exists()
     assert main([*args, "--out", str(copy)]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_the_fitted_weights_file_matches_the_features() -> None:
+    weights = passage_ranker.learned_weights()
+    assert weights is not None and weights.shape == (len(passage_ranker.FEATURES),)
+    assert np.all(np.isfinite(weights)) and np.any(weights != 0)
+
+
+@pytest.mark.slow
+def test_english_passages_are_ranked_by_the_learned_model(built: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KB_SECOND_ENCODER", raising=False)
+    index = KBIndex.load(built / "idx")
+    position = passage_ranker.FEATURES.index("position")
+
+    def only(sign: float) -> np.ndarray:
+        w = np.zeros(len(passage_ranker.FEATURES))
+        w[position] = sign
+        return w
+
+    question = "which items can't I send back?"
+    # the learned model decides: weights that prefer the last passage, then the first
+    monkeypatch.setattr(passage_ranker, "learned_weights", lambda: only(1.0))
+    last = index.rank_passages(question, "return-policy", "en")
+    monkeypatch.setattr(passage_ranker, "learned_weights", lambda: only(-1.0))
+    first = index.rank_passages(question, "return-policy", "en")
+    assert [c.chunk_id for c in last] == [c.chunk_id for c in reversed(first)]
+    # Spanish questions keep the hand-set score: weights preferring the opening are not used
+    monkeypatch.setattr(passage_ranker, "learned_weights", lambda: only(-1.0))
+    es = index.rank_passages("¿qué no se puede devolver?", "return-policy", "es")
+    assert es[0].heading == "Qué no se puede devolver"
