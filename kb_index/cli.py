@@ -16,6 +16,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from kb_index.documents import SourceError, chunk_articles, corpus_hash, load_sources
 from kb_index.encoders import DEFAULT_ENCODER, canonical_name, load_encoder
@@ -62,15 +63,22 @@ def cmd_build(args: argparse.Namespace) -> int:
             return 0
     index = KBIndex.build(chunks, load_encoder(spec), progress=not args.quiet,
                           index_kind=args.index_kind)
-    index.save(args.out)
+
+    def second(folder: Path) -> dict[str, Any]:
+        # inside the new index folder before it is swapped in: a running action server never
+        # loads the new index without its second encoder
+        started = time.monotonic()
+        SecondEncoder.build(folder, chunks)
+        return {"second_encoder": "minilm-onnx-int8",
+                "second_build_seconds": round(time.monotonic() - started, 2)}
+
+    index.save(args.out, second if _with_second(spec) else None)
     m = index.meta
     print(f"built {args.out}: {m['articles']} articles, {m['chunks']} chunks, encoder "
           f"{m['encoder']} ({m['dim']}-d, {m['index_kind']}), {m['build_seconds']} s")
-    if _with_second(spec):
-        started = time.monotonic()
-        SecondEncoder.build(args.out, chunks)
+    if "second_encoder" in m:
         print(f"second encoder: MiniLM exported to ONNX (int8) and {len(chunks)} chunks encoded, "
-              f"{time.monotonic() - started:.1f} s")
+              f"{m['second_build_seconds']} s")
     return 0
 
 

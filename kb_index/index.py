@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,8 +236,11 @@ class KBIndex:
         return cls(chunks, vectors, encoder, meta, store, card_vectors, headings,
                    question_vectors)
 
-    def save(self, out: str | Path) -> Path:
-        """Write to a sibling temp folder, then swap it in, so a reader never sees half an index."""
+    def save(self, out: str | Path,
+             extra: Callable[[Path], dict[str, Any]] | None = None) -> Path:
+        """Write to a sibling temp folder, then swap it in, so a reader never sees half an index.
+        ``extra(folder)`` writes more files into the temp folder before ``meta.json`` (whose
+        change makes a running action server reload) and returns keys added to the meta."""
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
@@ -251,6 +254,8 @@ class KBIndex:
         np.save(tmp / HEADINGS_FILE, self.heading_vectors)
         np.save(tmp / QUESTIONS_FILE, self.question_vectors)
         self.store.save(tmp / FAISS_FILE)
+        if extra is not None:
+            self.meta.update(extra(tmp))
         (tmp / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n")
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         if out.exists():

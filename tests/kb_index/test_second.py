@@ -81,6 +81,9 @@ def test_build_exports_the_model_and_load_attaches_it(built: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KB_SECOND_ENCODER", raising=False)
     assert (built / "idx" / SECOND_DIR / "model.onnx").is_file()
+    # written inside the folder before the swap: meta.json (what a running server watches)
+    # already names it
+    assert KBIndex.read_meta(built / "idx")["second_encoder"] == "minilm-onnx-int8"
     index = KBIndex.load(built / "idx")
     assert index.second is not None
     assert index.second.chunks.shape == (len(index.chunks), 384)
