@@ -23,15 +23,13 @@ from kb_index.documents import Chunk, corpus_hash
 from kb_index.encoders import Encoder, canonical_name, load_encoder
 from kb_index.lexical import STOPWORDS, BM25Ranker
 from kb_index.normalise import QueryNormaliser
-from kb_index.passage_ranker import learned_scores
 from kb_index.passages import (
     WEIGHTS,
     PassageWeights,
     heading_text,
     passage_facts,
-    question_needs,
-    score_passages,
 )
+from kb_index.picker import Picker
 from kb_index.second import ARTICLE_WEIGHT, SecondEncoder
 from kb_index.settings import second_encoder_enabled
 from kb_index.store import VectorStore
@@ -364,7 +362,7 @@ class KBIndex:
                 QUESTION_WEIGHT)
         if lang:
             ranking = np.where(self._key_langs == lang, ranking, -np.inf)
-        picker = _Picker(self, query, prefer, qv, chunk_dense, chunk_bm25, second)
+        picker = Picker(self, query, prefer, qv, chunk_dense, chunk_bm25, second)
         # Confidence: the best chunk's cosine with the better of card and best question. A shopper
         # question that matches one of the article's own questions is the surest sign it answers.
         confidence = (art_chunk + np.maximum(art_card, art_question)) / 2
@@ -411,7 +409,7 @@ class KBIndex:
         return rrf(dense) + np.where(lexical > 0, rrf(lexical), 0.0)
 
     def _articles(self, ranking: np.ndarray, confidence: np.ndarray, lexical: np.ndarray,
-                  picker: _Picker, top_k: int, prefer: str | None) -> list[Hit]:
+                  picker: Picker, top_k: int, prefer: str | None) -> list[Hit]:
         groups: dict[str, list[int]] = {}  # article id -> its language versions, best first
         for a in np.argsort(-ranking, kind="stable"):
             if not np.isfinite(ranking[a]):
@@ -444,7 +442,7 @@ class KBIndex:
             return []
         query = self.normalise_query(query, lang)
         qv = self.encode_query(query) if query_vector is None else query_vector
-        picker = _Picker(self, query, lang, qv, self.vectors @ qv, self.bm25.scores(query, lang),
+        picker = Picker(self, query, lang, qv, self.vectors @ qv, self.bm25.scores(query, lang),
                          self._second_vector(query, lang))
         return [self.chunks[r] for r in picker.ranked(rows)]
 
@@ -457,33 +455,6 @@ class KBIndex:
         return Hit(article_id=chunk.article_id, lang=chunk.lang, title=chunk.title, url=chunk.url,
                    score=1.0, confidence=1.0, bm25=0.0, chunk_id=chunk.chunk_id,
                    heading=chunk.heading, text=chunk.text)
-
-
-class _Picker:
-    """Ranks the passages of the articles a search returns (only those are scored)."""
-
-    def __init__(self, index: KBIndex, query: str, lang: str | None, qv: np.ndarray,
-                 full_cos: np.ndarray, bm25: np.ndarray, second: np.ndarray | None = None
-                 ) -> None:
-        self.index, self.query, self.lang, self.qv = index, query, lang, qv
-        self.full_cos, self.bm25, self.second = full_cos, bm25, second
-        self.needs = question_needs(query, lang)
-
-    def ranked(self, rows: Sequence[int]) -> list[int]:
-        rows = list(rows)
-        learned = learned_scores(self.index, rows, self.query, self.lang, self.qv, self.second,
-                                 self.bm25)
-        if learned is not None:  # English, with MiniLM (kb_index.passage_ranker)
-            return [rows[i] for i in np.argsort(-learned, kind="stable")]
-        heading_cos = np.zeros(len(self.index.chunks), dtype=np.float32)
-        heading_cos[rows] = self.index.heading_vectors[rows] @ self.qv
-        scores = score_passages(rows, self.query, self.lang, heading_cos, self.full_cos,
-                                self.bm25, self.index.passage_facts, self.index.passage_weights,
-                                self.needs)
-        return [rows[i] for i in np.argsort(-scores, kind="stable")]
-
-    def best(self, rows: Sequence[int]) -> int:
-        return self.ranked(rows)[0]
 
 
 def article_questions(chunks: Sequence[Chunk]) -> list[tuple[int, str]]:

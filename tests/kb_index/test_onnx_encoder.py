@@ -9,6 +9,7 @@ import pytest
 
 from kb_index.encoders import load_encoder
 from kb_index.onnx_encoder import OnnxMiniLMEncoder, export_minilm
+from kb_index.second import SECOND_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -22,10 +23,11 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def exported(tmp_path_factory: pytest.TempPathFactory, built: Path) -> dict[str, Path]:
+    """fp32 exported here; int8 the one ``kb_index build`` exported into the index (conftest)."""
     root = tmp_path_factory.mktemp("onnx")
     return {"fp32": export_minilm(root / "fp32", quantize=False),
-            "int8": export_minilm(root / "int8")}
+            "int8": built / "idx" / SECOND_DIR}
 
 
 @pytest.fixture(scope="module")

@@ -13,18 +13,6 @@ from kb_index.cli import main
 from kb_index.index import KBIndex
 from kb_index.second import ARTICLE_WEIGHT, SECOND_DIR, SecondEncoder
 from kb_index.settings import second_encoder_enabled
-from tests.kb_index.conftest import PAYMENT_ES, RETURN_EN, RETURN_ES, SHIPPING_ES
-
-SHIPPING_EN = """---
-id: shipping-times
-lang: en
-title: Delivery times
-url: https://shop.example/help/delivery
----
-# Delivery times
-
-Orders arrive in 2 to 4 working days on the mainland.
-"""
 
 
 class _Fixed:
@@ -55,25 +43,6 @@ def test_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KB_SECOND_ENCODER", "bert")
     with pytest.raises(ValueError, match="KB_SECOND_ENCODER"):
         second_encoder_enabled()
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("kb2")
-    for lang, name, text in (("es", "return-policy", RETURN_ES), ("en", "return-policy", RETURN_EN),
-                             ("es", "shipping-times", SHIPPING_ES),
-                             ("en", "shipping-times", SHIPPING_EN),
-                             ("es", "payment-methods", PAYMENT_ES)):
-        (root / "kb" / lang).mkdir(parents=True, exist_ok=True)
-        (root / "kb" / lang / f"{name}.md").write_text(text, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("KB_SECOND_ENCODER", raising=False)
-        assert main(["build", "--input", str(root / "kb"), "--out", str(root / "idx"),
-                     "--quiet"]) == 0
-    return root
-
-
-
 
 
 @pytest.mark.slow
