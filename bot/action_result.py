@@ -17,7 +17,8 @@ left open. It only ever says **valid** or **don't know**: an answer it does not 
 the full check, which raises exactly the error stock Rasa raises. When the schema is not shaped
 as described (another Rasa version), there is no fast path at all.
 
-Switched with the rest of ``bot/rasa_speedups.py`` (``ATIENDE_RASA_SPEEDUPS_OFF=action_validation``).
+Switched with the rest of ``bot/rasa_speedups.py``
+(``ATIENDE_RASA_SPEEDUPS_OFF=action_validation``).
 """
 
 from __future__ import annotations
