@@ -52,7 +52,8 @@ from actions.order_common import (
 )
 from actions.policy import CLAIM_MARK, check_claim, is_claim, market_policy
 from actions.return_form import OrderItemsQuestion
-from actions.returns import SKIPPED, explain_refusal, item_label, match_items
+from actions.return_items import item_label, match_items
+from actions.returns import SKIPPED, explain_refusal
 from actions.store import (
     InvalidOperation,
     OperationNotSupported,
