@@ -26,15 +26,14 @@ from actions.forms import OrderFormValidation
 from actions.i18n import t
 from actions.order_common import format_money, language, today, verified_order_id
 from actions.policy import (
-    MarketPolicy,
     check_item,
     check_return,
     check_return_eligibility,
     claim_photo_needed,
     is_faulty_reason,
-    market_policy,
     size_exchange_allowed,
 )
+from actions.policy_markets import MarketPolicy, market_policy
 from actions.return_exchange import (
     check_exchange_stock,
     exchange_slot,

@@ -13,7 +13,7 @@ import unicodedata
 import actions.return_texts  # noqa: F401 - registers the return texts
 from actions.i18n import t
 from actions.order_common import format_money
-from actions.policy import market_policy
+from actions.policy_markets import market_policy
 from actions.store import Order, OrderItem
 
 _ALL = re.compile(r"^(todo|todos|todas|todo el pedido|el pedido entero|all|everything|"

@@ -31,13 +31,12 @@ from actions.order_common import (
 )
 from actions.policy import (
     Decision,
-    MarketPolicy,
     check_return,
     check_return_eligibility,
     holiday_return_deadline,
-    market_policy,
     refund_timeline,
 )
+from actions.policy_markets import MarketPolicy, market_policy
 from actions.return_exchange import check_exchange_stock, parse_exchange, variant_label
 from actions.return_items import item_label, item_list, match_items
 from actions.store import InvalidOperation, OperationNotSupported, Order, OrderItem
