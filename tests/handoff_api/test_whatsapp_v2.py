@@ -19,24 +19,9 @@ from tests.contracts.test_whatsapp_templates import GRAPH_LIST
 from tests.handoff_api.conftest import BOT, add_agent, login, make_settings, packet
 from tests.handoff_api.relay.conftest import FakeGraph
 from tests.handoff_api.smtp_server import SmtpServer
-from tests.handoff_api.test_store_events import GraphThread
 
 PHONE = "5215512345678"
 HOURS = 3600.0
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    runner = GraphThread()
-    yield runner.graph
-    runner.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -331,7 +316,7 @@ def test_order_notice_uses_the_registrys_synced_utility_template(
     from actions.store.base import OrderStatus
     from contracts import whatsapp_templates as wt
     from handoff_api.store_events import STOP_PAYLOAD
-    from tests.handoff_api.test_store_events import (
+    from tests.handoff_api.order_events import (
         WA_ID,
         FakeOrders,
         make_client,
