@@ -1,5 +1,5 @@
 """Order events as the platforms send them and the store as the adapter answers, for the
-order-event tests (``test_store_events*.py``, ``test_store_webhooks.py``, ``test_whatsapp_v2.py``).
+order-event tests (``test_store_events*.py``, ``test_store_webhooks.py``, ``test_wa_templates.py``).
 
 Signatures here are computed by the tests themselves (hmac + base64/hex), not with the module's
 ``sign``, so a wrong scheme in the code fails the tests.
