@@ -1,10 +1,8 @@
 """Order events → proactive messages (issue #16), through the HTTP interface, on SQLite and
 PostgreSQL: signed platform webhooks become exactly one e-mail (a real local SMTP server) or one
 WhatsApp template (a fake Graph API server), whatever the replays; opt-outs honoured. Refusals:
-``test_store_webhooks.py``; the WhatsApp path: ``test_store_events_whatsapp.py``.
-
-Signatures here are computed by the test itself (hmac + base64/hex), not with the module's
-``sign``, so a wrong scheme in the code fails the test.
+``test_store_webhooks.py``; the WhatsApp path: ``test_store_events_whatsapp.py``. The
+deliveries are built and signed by ``order_events.py``.
 """
 
 from __future__ import annotations
@@ -16,10 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from actions.store.base import (
-    OrderStatus,
-    Refund,
-)
+from actions.store.base import OrderStatus, Refund
 from handoff_api.models import OrderNotice
 from tests.handoff_api.conftest import BOT
 from tests.handoff_api.order_events import (
