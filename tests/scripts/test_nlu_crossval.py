@@ -34,4 +34,3 @@ def test_markdown_lists_every_seed_and_the_mean() -> None:
     assert "| 42 | 0.93 | 0.91 |" in text
     assert "| 7 | 0.92 | 0.93 |" in text
     assert "| **mean** | **0.925** | **0.92** |" in text
-
