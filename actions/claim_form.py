@@ -18,15 +18,11 @@ import actions.claim_texts  # noqa: F401 - registers the claim texts
 from actions.forms import OrderFormValidation
 from actions.i18n import t
 from actions.order_common import language, today, verified_order_id
-from actions.policy import CLAIM_PROBLEMS, check_claim, claim_photo_needed, market_policy
-from actions.returns import (
-    SKIPPED,
-    check_exchange_stock,
-    explain_refusal,
-    item_label,
-    match_items,
-    match_returned,
-)
+from actions.policy import CLAIM_PROBLEMS, check_claim, claim_photo_needed
+from actions.policy_markets import market_policy
+from actions.return_exchange import check_exchange_stock
+from actions.return_items import item_label, match_items, match_returned
+from actions.returns import SKIPPED, explain_refusal
 from actions.store import Order, OrderItem, StoreError, get_store
 from actions.store.mapping import fold
 

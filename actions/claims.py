@@ -50,9 +50,11 @@ from actions.order_common import (
     today,
     why_not,
 )
-from actions.policy import CLAIM_MARK, check_claim, is_claim, market_policy
+from actions.policy import CLAIM_MARK, check_claim, is_claim
+from actions.policy_markets import market_policy
 from actions.return_form import OrderItemsQuestion
-from actions.returns import SKIPPED, explain_refusal, item_label, match_items
+from actions.return_items import item_label, match_items
+from actions.returns import SKIPPED, explain_refusal
 from actions.store import (
     InvalidOperation,
     OperationNotSupported,

@@ -37,8 +37,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.handoff import rating_buttons
 from actions.i18n import normalize_language, register, t
+from actions.rating import rating_buttons
 
 logger = logging.getLogger(__name__)
 SAMPLE_ENV = "ATIENDE_CSAT_SAMPLE_RATE"

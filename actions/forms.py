@@ -41,11 +41,8 @@ from actions.i18n import register, t
 from actions.masking import mask_address
 from actions.order_common import backend_error, format_money, language
 from actions.orders import describe_items
-from actions.policy import (
-    check_address_change,
-    check_cancellation,
-    market_policy,
-)
+from actions.policy import check_address_change, check_cancellation
+from actions.policy_markets import market_policy
 from actions.store import Order, OrderNotFound, StoreError, get_store, normalize_order_id
 from bot.channels.identity import VERIFIED_KEY, VERIFYING_CHANNELS
 

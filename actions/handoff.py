@@ -5,32 +5,30 @@ verified order, KB articles shown) so the shopper never repeats themselves, tell
 place in the queue (or when the team opens) and pauses the conversation; the channel gate then
 relays messages to the agent. If the API is down the assistant says so politely and keeps helping.
 ``action_handback`` runs when the API triggers ``handoff_ended``: the assistant is back, asks for a
-1-5 rating and resumes the form that was active. The rating and CSAT comment go to the API.
+1-5 rating and resumes the form that was active. The packet is built in
+:mod:`actions.handoff_packet`; the rating and CSAT comment (:mod:`actions.rating`) go to the API.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import logging
 import os
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.handoff_client import HandoffAPIError, HandoffClient, QueueTicket, get_handoff_client
+from actions.handoff_packet import build_packet
 from actions.handoff_triggers import choose_reason
 from actions.i18n import normalize_language, register, t
+from actions.rating import rating_buttons
 
 logger = logging.getLogger(__name__)
-TRANSCRIPT_LIMIT = 200
 CSAT_FORM = "csat_form"
-SKIPPED_SLOTS = {"requested_slot", "handoff_active", "handoff_id"}
 
 MESSAGES = {
     "handoff_queued_next": {
@@ -124,16 +122,6 @@ MESSAGES = {
         "en": "Hi again! This is the virtual assistant, and I'm back with you. Before we go on, "
               "how was the team's service? Rate it from 1 (very poor) to 5 (excellent):",
     },
-    "rating_invalid": {
-        "es": "Para valorar, elige un número del 1 al 5.",
-        "en": "To rate, please choose a number from 1 to 5.",
-    },
-    "csat_thanks": {
-        "es": "¡Gracias por tu opinión! Nos ayuda a mejorar. ¿Hay algo más en lo que pueda "
-              "ayudarte?",
-        "en": "Thank you for your feedback! It helps us improve. Is there anything else I can help "
-              "you with?",
-    },
 }
 register(MESSAGES)
 
@@ -141,106 +129,6 @@ WEEKDAYS = {
     "es": ["lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"],
     "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
 }
-RATING_LABELS = {
-    "es": ["1 · Muy mal", "2 · Mal", "3 · Normal", "4 · Bien", "5 · Excelente"],
-    "en": ["1 · Very poor", "2 · Poor", "3 · OK", "4 · Good", "5 · Excellent"],
-}
-
-
-def _json_safe(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _json_safe(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-async def order_snapshot(order_id: str | None) -> dict[str, Any] | None:
-    """The verified order as the agent should see it, or None (no verified order, store down, or
-    the store module missing)."""
-    if not order_id:
-        return None
-    try:
-        from actions.store import get_store
-    except ImportError:
-        return None
-    try:
-        order = await get_store().get_order(order_id)
-    except Exception as exc:  # any store failure only costs the agent the snapshot
-        logger.warning("handoff: no order snapshot for %s: %s", order_id, exc)
-        return None
-    return _json_safe(order)
-
-
-def _buttons(event: dict[str, Any]) -> list[dict[str, str]]:
-    """The buttons a bot message offered (title and payload): a tapped button comes back as its
-    payload ("/human_handoff"), which the console shows as the title the shopper tapped."""
-    buttons = (event.get("data") or {}).get("buttons") or []
-    return [{"title": str(b["title"]), "payload": str(b["payload"])} for b in buttons
-            if isinstance(b, dict) and b.get("title") and b.get("payload")]
-
-
-def transcript(tracker: Tracker) -> list[dict[str, Any]]:
-    entries = [
-        {"role": "user" if e["event"] == "user" else "bot", "text": e["text"],
-         "ts": e.get("timestamp"),
-         **({"buttons": _buttons(e)} if e["event"] == "bot" and _buttons(e) else {})}
-        for e in tracker.events
-        if e.get("event") in ("user", "bot") and e.get("text")
-        and not str(e.get("text")).startswith(("/handoff_ended", "EXTERNAL: "))
-    ]
-    return entries[-TRANSCRIPT_LIMIT:]
-
-
-def intent_history(tracker: Tracker) -> list[str]:
-    return [
-        ((e.get("parse_data") or {}).get("intent") or {}).get("name") or "unknown"
-        for e in tracker.events if e.get("event") == "user"
-    ][-50:]
-
-
-def latest_channel(tracker: Tracker) -> str:
-    for event in reversed(tracker.events):
-        if event.get("event") == "user" and event.get("input_channel"):
-            return str(event["input_channel"])
-    return "rest"
-
-
-def customer_info(tracker: Tracker, order: dict[str, Any] | None) -> dict[str, Any]:
-    info: dict[str, Any] = {"vip": bool(tracker.get_slot("customer_vip"))}
-    if order and isinstance(order.get("customer"), dict):
-        for key in ("name", "email", "phone"):
-            if order["customer"].get(key):
-                info[key] = order["customer"][key]
-    contact = tracker.get_slot("customer_contact")
-    if isinstance(contact, str) and contact and not (info.get("email") or info.get("phone")):
-        info["email" if "@" in contact else "phone"] = contact
-    return info
-
-
-async def build_packet(tracker: Tracker, reason: str) -> dict[str, Any]:
-    """The handoff packet of docs/contracts.md, from the tracker."""
-    order = await order_snapshot(tracker.get_slot("verified_order_id"))
-    slots = {k: v for k, v in tracker.current_slot_values().items()
-             if v not in (None, [], "") and k not in SKIPPED_SLOTS}
-    return {
-        "conversation_id": tracker.sender_id,
-        "channel": latest_channel(tracker),
-        "language": normalize_language(tracker.get_slot("language")),
-        "reason": reason,
-        "intent_history": intent_history(tracker),
-        "slots": _json_safe(slots),
-        "order": order,
-        "kb_articles": list(tracker.get_slot("kb_articles_shown") or []),
-        "transcript": transcript(tracker),
-        "customer": customer_info(tracker, order),
-    }
 
 
 def _recent_user_texts(tracker: Tracker, count: int = 3) -> list[str]:
@@ -336,10 +224,6 @@ class ActionHandoff(Action):
         ]
 
 
-def rating_buttons(language: str) -> list[dict[str, str]]:
-    return [{"title": label, "payload": f'/rate{{"rating":"{n}"}}'}
-            for n, label in enumerate(RATING_LABELS[language], start=1)]
-
 
 class ActionHandback(Action):
     def name(self) -> str:
@@ -371,81 +255,3 @@ class ActionHandback(Action):
             events.append(FollowupAction(form))
         return events
 
-
-def parse_rating(value: Any) -> int | None:
-    try:
-        rating = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return rating if 1 <= rating <= 5 else None
-
-
-async def _send_rating(client: HandoffClient, tracker: Tracker, rating: int,
-                       comment: str | None) -> None:
-    handoff_id = tracker.get_slot("handoff_id")
-    if not handoff_id:
-        return
-    try:
-        await client.send_rating(handoff_id, rating, comment)
-    except (HandoffAPIError, ValueError) as exc:  # a lost rating must not break the conversation
-        logger.warning("handoff: rating for handoff %s not stored: %s", handoff_id, exc)
-
-
-class ActionStoreRating(Action):
-    def __init__(self, client: HandoffClient | None = None) -> None:
-        self._client = client
-
-    def name(self) -> str:
-        return "action_store_rating"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
-        rating = parse_rating(tracker.get_slot("rating"))
-        if rating is None:
-            language = normalize_language(tracker.get_slot("language"))
-            dispatcher.utter_message(text=t("rating_invalid", language),
-                                     buttons=rating_buttons(language))
-            return [SlotSet("rating", None)]
-        await _send_rating(self._client or get_handoff_client(), tracker, rating, None)
-        # a new rating asks its own effort question and comment (csat_form)
-        return [SlotSet("rating", str(rating)), SlotSet("ces", None),
-                SlotSet("csat_comment", None)]
-
-
-class ValidateCsatForm(FormValidationAction):
-    def name(self) -> str:
-        return "validate_csat_form"
-
-    async def validate_ces(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                           tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        """The optional effort question: a button ("4"), a typed answer ("muy fácil") or
-        anything else, which counts as skipped ('-') so the form goes on to the comment."""
-        from actions.csat import read_effort
-
-        value = str(slot_value or "").strip()
-        effort = int(value) if value in ("1", "2", "3", "4", "5") else read_effort(value)
-        return {"ces": str(effort) if effort else "-"}
-
-    async def validate_csat_comment(self, slot_value: Any, dispatcher: CollectingDispatcher,
-                                    tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        text = str(slot_value or "").strip()
-        return {"csat_comment": text[:2000] if text else "-"}
-
-
-class ActionCsatThanks(Action):
-    def __init__(self, client: HandoffClient | None = None) -> None:
-        self._client = client
-
-    def name(self) -> str:
-        return "action_csat_thanks"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> list[EventType]:
-        rating = parse_rating(tracker.get_slot("rating"))
-        comment = tracker.get_slot("csat_comment")
-        if rating is not None and comment and comment != "-":
-            await _send_rating(self._client or get_handoff_client(), tracker, rating, str(comment))
-        dispatcher.utter_message(text=t("csat_thanks",
-                                        normalize_language(tracker.get_slot("language"))))
-        return [SlotSet("rating", None), SlotSet("ces", None), SlotSet("csat_comment", None),
-                SlotSet("handoff_id", None), SlotSet("handoff_reason", None)]

@@ -24,7 +24,8 @@ from actions.order_common import (
     today,
     why_not,
 )
-from actions.policy import check_cancellation, market_policy, refund_timeline
+from actions.policy import check_cancellation, refund_timeline
+from actions.policy_markets import market_policy
 from actions.returns import holiday_note
 from actions.store import InvalidOperation, OperationNotSupported, Order, OrderStatus
 

@@ -24,7 +24,8 @@ from actions.order_common import (
     payment_label,
     today,
 )
-from actions.policy import market_policy, refund_due_date, refund_timeline
+from actions.policy import refund_due_date, refund_timeline
+from actions.policy_markets import market_policy
 from actions.store import Order, OrderStatus, Refund
 
 MESSAGES = {

@@ -8,7 +8,7 @@ size and the item can be exchanged: ``size=42;colour=black`` or ``refund``), ``r
 (yes/no to the read-back). A question that does not apply is filled with ``-`` (``SKIPPED``);
 ``return_confirm = "-"`` means the form already told the shopper why there is nothing to create.
 The rules are the policy's (:func:`actions.policy.check_item`, :func:`actions.policy.check_return`);
-the texts and the stock check live in :mod:`actions.returns`.
+the read-back lives in :mod:`actions.returns`, the stock check in :mod:`actions.return_exchange`.
 """
 
 from __future__ import annotations
@@ -26,28 +26,22 @@ from actions.forms import OrderFormValidation
 from actions.i18n import t
 from actions.order_common import format_money, language, today, verified_order_id
 from actions.policy import (
-    MarketPolicy,
     check_item,
     check_return,
     check_return_eligibility,
     claim_photo_needed,
     is_faulty_reason,
-    market_policy,
     size_exchange_allowed,
 )
-from actions.returns import (
-    SKIPPED,
+from actions.policy_markets import MarketPolicy, market_policy
+from actions.return_exchange import (
     check_exchange_stock,
     exchange_slot,
-    explain_refusal,
-    item_list,
-    match_items,
-    match_returned,
     parse_exchange,
-    readback,
-    returnable_candidates,
     variant_label,
 )
+from actions.return_items import item_list, match_items, match_returned, returnable_candidates
+from actions.returns import SKIPPED, explain_refusal, readback
 from actions.store import Order, OrderItem, get_store
 from actions.store.mapping import fold
 from actions.store.search import COLOURS, size_of, words

@@ -52,7 +52,7 @@ from actions.order_common import (
     payment_label,
     today,
 )
-from actions.policy import market_policy
+from actions.policy_markets import market_policy
 from actions.store import (
     OperationNotSupported,
     Order,

@@ -16,7 +16,8 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
 
-from actions.policy import add_business_days, market_policy, return_deadline
+from actions.policy import add_business_days, return_deadline
+from actions.policy_markets import market_policy
 from actions.store.base import Order, OrderStatus
 
 FALLBACK_MARKET = "ES"  # unknown markets get the EU rules, as the other policies do

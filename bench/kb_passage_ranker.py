@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,15 +35,11 @@ import numpy as np
 
 from kb_index.evaluate import load_passage_queries, load_queries, passage_key
 from kb_index.index import BM25_WEIGHT, HUB_WEIGHT, QUESTION_WEIGHT, KBIndex
-from kb_index.passages import WEIGHTS, heading_text, question_needs
+from kb_index.passage_ranker import FEATURES, Featurizer
+from kb_index.passages import WEIGHTS, heading_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
-FEATURES = ("full", "heading", "bm25", "kind", "named", "lead", "threshold",
-            "other_lang_full", "other_lang_heading", "full_rel", "heading_rel", "bm25_rel",
-            "log_length", "position", "lead_if_plain", "numbers_shared",
-            "centred_full", "centred_heading", "card_likeness",
-            "minilm_full", "minilm_heading", "minilm_full_rel")
 HAND = {"full": WEIGHTS.full, "heading": WEIGHTS.heading, "bm25": WEIGHTS.bm25,
         "kind": WEIGHTS.kind, "named": WEIGHTS.named, "lead": WEIGHTS.lead,
         "threshold": WEIGHTS.threshold}
@@ -56,64 +51,6 @@ FEATURE_SETS = {
     "hand-set signals + MiniLM": FEATURES[:7] + FEATURES[19:],
     "all (22, MiniLM)": FEATURES,
 }
-
-
-def _centred_cos(matrix: np.ndarray, qv: np.ndarray) -> np.ndarray:
-    centre = matrix.mean(axis=0)
-    m, q = matrix - centre, qv - centre
-    return (m @ q) / (np.linalg.norm(m, axis=1) * np.linalg.norm(q) + 1e-9)
-
-
-class Featurizer:
-    """Feature matrices for one question's article passages (rows follow the index)."""
-
-    def __init__(self, index: KBIndex, minilm: Any = None) -> None:
-        self.index, self.minilm = index, minilm
-        self.pos = {key: i for i, key in enumerate(index.keys)}
-        if minilm is not None:
-            self.ml_full = minilm.encode([c.embedding_text() for c in index.chunks])
-            self.ml_head = minilm.encode([heading_text(c) for c in index.chunks])
-
-    def rows(self, article: str, lang: str) -> tuple[list[int], list[int] | None]:
-        index = self.index
-        rows = index._article_chunks[self.pos[(article, lang)]]
-        other = self.pos.get((article, "en" if lang == "es" else "es"))
-        others = index._article_chunks[other] if other is not None else None
-        return rows, (others if others is not None and len(others) == len(rows) else None)
-
-    def matrix(self, query: str, lang: str, article: str, qv: np.ndarray,
-               ml_qv: np.ndarray | None = None) -> tuple[list[int], np.ndarray]:
-        index = self.index
-        query = index.normalise_query(query, lang)
-        rows, others = self.rows(article, lang)
-        needs = question_needs(query, lang)
-        full, head = index.vectors[rows] @ qv, index.heading_vectors[rows] @ qv
-        bm25 = index.bm25.scores(query, lang)[rows]
-        o_full, o_head = (full, head) if others is None else \
-            (index.vectors[others] @ qv, index.heading_vectors[others] @ qv)
-        c_full = _centred_cos(index.vectors[rows], qv)
-        c_head = _centred_cos(index.heading_vectors[rows], qv)
-        card = index.vectors[rows] @ index.card_vectors[self.pos[(article, lang)]]
-        ml_full = ml_head = np.zeros(len(rows))
-        if ml_qv is not None:
-            ml_full, ml_head = self.ml_full[rows] @ ml_qv, self.ml_head[rows] @ ml_qv
-        q_numbers = set(re.findall(r"\d+", query))
-        plain = not (needs.time or needs.money or needs.named)
-        out = np.zeros((len(rows), len(FEATURES)))
-        for i, row in enumerate(rows):
-            f, chunk = index.passage_facts[row], index.chunks[row]
-            kind = sum((1.0 if has else -1.0) for wanted, has in
-                       ((needs.time, f.has_duration), (needs.money, f.has_money)) if wanted)
-            named = len(needs.named & f.named) / len(needs.named) if needs.named else 0.0
-            over = f.threshold is not None and any(a > f.threshold for a in needs.amounts)
-            numbers = set(re.findall(r"\d+", f"{chunk.heading} {chunk.text}"))
-            out[i] = [full[i], head[i], bm25[i], kind, named, f.lead, over, o_full[i], o_head[i],
-                      full[i] - full.max(), head[i] - head.max(), bm25[i] / (bm25.max() + 1e-9),
-                      np.log1p(len(chunk.text)), i / max(1, len(rows) - 1), f.lead and plain,
-                      len(q_numbers & numbers) / len(q_numbers) if q_numbers else 0.0,
-                      c_full[i], c_head[i], card[i],
-                      ml_full[i], ml_head[i], ml_full[i] - ml_full.max()]
-        return rows, out
 
 
 def fit(samples: Sequence[tuple[np.ndarray, np.ndarray]], l2: float) -> np.ndarray:
@@ -170,13 +107,15 @@ def cross_validate(samples: Sequence[tuple[np.ndarray, np.ndarray]], langs: Sequ
 
 
 def passages(index: KBIndex, minilm_spec: str | None, k: int, seeds: Sequence[int],
-             l2s: Sequence[float]) -> dict[str, Any]:
+             l2s: Sequence[float], write_weights: str | None = None) -> dict[str, Any]:
     from kb_index.encoders import load_encoder
 
     queries = load_passage_queries(DATA / "kb_passages.jsonl")
     vectors = index.encode_queries([q.query for q in queries], [q.lang for q in queries])
     minilm = load_encoder(minilm_spec) if minilm_spec else None
-    featurizer = Featurizer(index, minilm)
+    featurizer = Featurizer(index) if minilm is None else Featurizer(
+        index, minilm.encode([c.embedding_text() for c in index.chunks]),
+        minilm.encode([heading_text(c) for c in index.chunks]))
     samples = []
     for q, qv in zip(queries, vectors, strict=True):
         ml_qv = minilm.encode([index.normalise_query(q.query, "en")])[0] \
@@ -191,6 +130,22 @@ def passages(index: KBIndex, minilm_spec: str | None, k: int, seeds: Sequence[in
         lang: round(float(np.mean([y[np.argmax(x @ hand)] for (x, y), g in
                                    zip(samples, langs, strict=True) if g == lang])), 4)
         for lang in ("es", "en")}}
+    if write_weights and minilm is not None:
+        from kb_index.passage_ranker import WEIGHTS_FILE
+
+        w = fit(samples, l2s[0])
+        WEIGHTS_FILE.write_text(json.dumps({
+            "features": list(FEATURES), "weights": [round(float(v), 6) for v in w],
+            "l2": l2s[0], "minilm": "all-MiniLM-L6-v2, ONNX int8 (kb_index.second)",
+            "fitted_on": f"tests/data/kb_passages.jsonl, {len(samples)} questions"}, indent=1)
+            + "\n")
+        report["in sample, fitted weights written"] = {
+            lang: round(float(np.mean([y[np.argmax(x @ w)] for (x, y), g in
+                                       zip(samples, langs, strict=True) if g == lang])), 4)
+            for lang in ("es", "en")}
+        print(json.dumps(report["in sample, fitted weights written"]), flush=True)
+        if seeds == [] or not l2s:
+            return report
     for name, names in FEATURE_SETS.items():
         if minilm is None and any(n.startswith("minilm") for n in names):
             continue
@@ -295,16 +250,22 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--index", default=str(ROOT / "var" / "kb_index"))
     p.add_argument("--minilm", action="store_true", help="add MiniLM features (English)")
+    p.add_argument("--minilm-spec", default="minilm",
+                   help="encoder spec of MiniLM (onnx:<dir> for the exported model)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--l2", type=float, nargs="+", default=[1.0, 10.0])
     p.add_argument("--articles", action="store_true",
                    help="also article ranking: language-version pooling, fusion weights")
     p.add_argument("--report", help="write the figures to this JSON file")
+    p.add_argument("--write-weights", action="store_true",
+                   help="fit all features (L2 = the first --l2) on the whole passage set and "
+                        "write kb_index/passage_ranker.json (needs --minilm)")
     args = p.parse_args(argv)
     index = KBIndex.load(args.index)
-    report = {"passages": passages(index, "minilm" if args.minilm else None, args.folds,
-                                   args.seeds, args.l2)}
+    report = {"passages": passages(index, args.minilm_spec if args.minilm else None, args.folds,
+                                   args.seeds, args.l2,
+                                   args.minilm_spec if args.write_weights else None)}
     if args.articles:
         sets = article_sets(index)
         report["language versions"] = versions(index, sets, (0.0, 0.25, 0.5, 0.75, 1.0))

@@ -50,6 +50,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, U
 from bot.channels.identity import client_metadata
 from bot.ledger import Ledger
 from bot.outbox import Outbox, OutboxItem
+from bot.tracker_peek import peek
 
 logger = logging.getLogger(__name__)
 
@@ -241,7 +242,7 @@ class HandoffGate:
         if store is None:
             return False
         try:
-            tracker = await store.retrieve(sender_id)
+            tracker = await peek(store, sender_id)  # looked at, never changed
         except Exception:  # the tracker store is down: Rasa will report it itself
             logger.exception("handoff_gate.tracker_load_failed sender=%s", sender_id)
             return False

@@ -47,6 +47,14 @@ Measured with ``bench/turn_latency.py`` and py-spy on the Rasa server (reports/p
   its predictions keyed by the exact states it featurizes (an exact cache: same states, same
   network input, same output).
 
+* **the channel and the gate rebuilt the tracker to look at one slot and one flag.**
+  ``bot/tracker_peek.py`` (part ``read_cache``): a look asks the database for the conversation's
+  signature (rows, last id, last timestamp) and reuses the tracker read or saved for exactly that
+  signature.
+
+* **every saved event was an ORM object.** ``bot/event_insert.py`` (part ``core_insert``):
+  the same rows in one Core ``INSERT`` (executemany).
+
 * **every save asked the database what it had just read.** ``bot/stored_count.py``: a save uses
   the event count its tracker's read found under the conversation's lock, instead of Rasa's
   ``count()`` and the event broker's read-back of the whole tracker.
@@ -68,11 +76,14 @@ import re
 import time
 from typing import Any
 
+from bot.action_result import fast_valid
+
 logger = logging.getLogger(__name__)
 
 RASA_VERSION = "3.6."
 _installed = False
 _warmed = False
+_fast_validation = False  # install(): enabled("action_validation")
 #: Rasa's own functions, replaced by install() (for tests and comparisons)
 STOCK: dict[str, Any] = {}
 
@@ -92,6 +103,8 @@ def action_result_validator() -> Any:
 
 def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     """``RemoteAction._validate_action_result`` with the cached validator (same errors)."""
+    if _fast_validation and fast_valid(result):  # valid for sure (bot/action_result.py)
+        return True
     from jsonschema.exceptions import best_match
     from rasa.shared.constants import DOCS_BASE_URL
 
@@ -171,7 +184,8 @@ def is_sqlite_file(engine: Any) -> bool:
 
 
 #: the speed-ups that can be turned off one by one (to measure each): ATIENDE_RASA_SPEEDUPS_OFF
-PARTS = ("ted_cache", "stored_count", "event_log", "debug_log")
+PARTS = ("ted_cache", "stored_count", "event_log", "debug_log", "action_validation",
+         "read_cache", "core_insert")
 
 
 def enabled(part: str | None = None) -> bool:
@@ -216,10 +230,15 @@ def warm_up_nlu() -> None:
 
 
 def install() -> None:
-    global _installed
+    global _installed, _fast_validation
     if _installed or not enabled():
         return
     _installed = True
+    _fast_validation = enabled("action_validation")
+    if _fast_validation:
+        from bot.action_result import _validators
+
+        _validators()  # built now (~60 ms), not in a shopper's turn
     import rasa
     from rasa.core.actions.action import RemoteAction
 

@@ -32,16 +32,19 @@ import sqlalchemy.orm  # noqa: F401 - sa.orm.session
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.event_insert import CoreInsertSave
 from bot.stored_count import KnownEventCount
+from bot.tracker_peek import PeekedReads
 
 logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.1, 0.4, 1.0)
 
 
-class DurableSQLTrackerStore(KnownEventCount, SQLTrackerStore):
+class DurableSQLTrackerStore(PeekedReads, KnownEventCount, CoreInsertSave, SQLTrackerStore):
     """`SQLTrackerStore` with retries and a file journal instead of a silent in-memory fallback;
-    saves reuse the event count their read found (`bot/stored_count.py`)."""
+    saves reuse the event count their read found (`bot/stored_count.py`); the channels' and the
+    gate's looks at a tracker reuse an unchanged one (`bot/tracker_peek.py`)."""
 
     def __init__(self, *args: Any, journal_dir: str | None = None,
                  retry_delays: tuple[float, ...] = RETRY_DELAYS, **kwargs: Any) -> None:
@@ -49,6 +52,8 @@ class DurableSQLTrackerStore(KnownEventCount, SQLTrackerStore):
         from bot import rasa_speedups
 
         self.known_counts = rasa_speedups.enabled("stored_count")
+        self.peeks = self.known_counts and rasa_speedups.enabled("read_cache")
+        self.core_inserts = rasa_speedups.enabled("core_insert")
         self.batched_events = rasa_speedups.enabled("event_log")
         if rasa_speedups.enabled() and rasa_speedups.is_sqlite_file(self.engine):
             # pooled connections in WAL mode instead of a new connection and two fsyncs per
@@ -138,7 +143,7 @@ class DurableSQLTrackerStore(KnownEventCount, SQLTrackerStore):
                 saving.forget()
             token = self.bind(saving)
             try:
-                await SQLTrackerStore.save(self, tracker)
+                await self.sql_save(tracker)  # SQLTrackerStore.save (bot/event_insert.py)
             finally:
                 self.unbind(token)
 
@@ -152,6 +157,8 @@ class DurableSQLTrackerStore(KnownEventCount, SQLTrackerStore):
             path = self._write_journal(tracker)
             logger.error("tracker database unavailable (%s); conversation %s kept in journal %s "
                          "until it comes back", exc, tracker.sender_id, path)
+            return
+        self.saved(tracker)  # the next look at it may reuse it (bot/tracker_peek.py)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         return await self._retrieve_durably(sender_id, full=False)

@@ -14,11 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from kb_index.documents import SourceError, chunk_articles, corpus_hash, load_sources
 from kb_index.encoders import DEFAULT_ENCODER, canonical_name, load_encoder
 from kb_index.index import FORMAT_VERSION, MODES, KBIndex, KBIndexError
+from kb_index.second import SECOND_DIR, SecondEncoder
+from kb_index.settings import second_encoder_enabled
 
 
 def _encoder_spec(value: str | None) -> str:
@@ -34,6 +38,12 @@ def _policies(value: str | None) -> str | None:
     return None if value.lower() == "none" else value
 
 
+def _with_second(spec: str) -> bool:
+    """MiniLM is built beside USE only (its weights were chosen for that pair) and only when
+    ``KB_SECOND_ENCODER`` is not ``off``."""
+    return spec == "use" and second_encoder_enabled()
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     chunks = chunk_articles(load_sources(args.input, _policies(args.policies)))
     if not chunks:
@@ -46,16 +56,29 @@ def cmd_build(args: argparse.Namespace) -> int:
             meta = KBIndex.read_meta(args.out)
         except (KBIndexError, ValueError):
             meta = {}
-        if (meta.get("corpus_hash"), meta.get("encoder"), meta.get("format_version")) == \
-                (digest, spec, FORMAT_VERSION):
+        second = (Path(args.out) / SECOND_DIR / "vectors.npz").is_file()
+        if (meta.get("corpus_hash"), meta.get("encoder"), meta.get("format_version"), second) \
+                == (digest, spec, FORMAT_VERSION, _with_second(spec)):
             print(f"up to date: {args.out} ({meta['chunks']} chunks, encoder {spec})")
             return 0
     index = KBIndex.build(chunks, load_encoder(spec), progress=not args.quiet,
                           index_kind=args.index_kind)
-    index.save(args.out)
+
+    def second(folder: Path) -> dict[str, Any]:
+        # inside the new index folder before it is swapped in: a running action server never
+        # loads the new index without its second encoder
+        started = time.monotonic()
+        SecondEncoder.build(folder, chunks)
+        return {"second_encoder": "minilm-onnx-int8",
+                "second_build_seconds": round(time.monotonic() - started, 2)}
+
+    index.save(args.out, second if _with_second(spec) else None)
     m = index.meta
     print(f"built {args.out}: {m['articles']} articles, {m['chunks']} chunks, encoder "
           f"{m['encoder']} ({m['dim']}-d, {m['index_kind']}), {m['build_seconds']} s")
+    if "second_encoder" in m:
+        print(f"second encoder: MiniLM exported to ONNX (int8) and {len(chunks)} chunks encoded, "
+              f"{m['second_build_seconds']} s")
     return 0
 
 

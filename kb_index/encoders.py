@@ -142,7 +142,8 @@ def canonical_name(spec: str) -> str:
 
 
 def load_encoder(spec: str | None = None) -> Encoder:
-    """The encoder for ``spec`` (``use``, ``minilm``, ``st:<name-or-path>``, ``hash[:dim]``).
+    """The encoder for ``spec`` (``use``, ``minilm``, ``st:<name-or-path>``, ``onnx:<dir>`` (MiniLM
+    exported by :func:`kb_index.onnx_encoder.export_minilm`), ``hash[:dim]``).
 
     ``None`` means ``KB_ENCODER`` or :data:`DEFAULT_ENCODER`. Loaded models are cached per process
     because loading takes seconds and every search needs one.
@@ -158,10 +159,15 @@ def load_encoder(spec: str | None = None) -> Encoder:
             encoder = SentenceTransformerEncoder(minilm_model_path(), name="minilm")
         elif name.startswith("st:") and len(name) > 3:
             encoder = SentenceTransformerEncoder(name[3:])
+        elif name.startswith("onnx:") and len(name) > 5:
+            from kb_index.onnx_encoder import OnnxMiniLMEncoder
+
+            encoder = OnnxMiniLMEncoder(name[5:])
         elif name.startswith("hash:") and name[5:].isdigit():
             encoder = HashingEncoder(int(name[5:]))
         else:
             raise ValueError(f"unknown encoder {name!r}: use 'use', 'minilm', "
-                             f"'st:<model-name-or-path>' or 'hash:<dim>'")
+                             f"'st:<model-name-or-path>', 'onnx:<exported-dir>' or "
+                             f"'hash:<dim>'")
         _CACHE[name] = encoder
         return encoder

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,10 @@ from kb_index.passages import (
     PassageWeights,
     heading_text,
     passage_facts,
-    question_needs,
-    score_passages,
 )
+from kb_index.picker import Picker
+from kb_index.second import ARTICLE_WEIGHT, SecondEncoder
+from kb_index.settings import second_encoder_enabled
 from kb_index.store import VectorStore
 
 FORMAT_VERSION = 4  # 3: heading vectors for passage selection; 4: question vectors
@@ -156,6 +157,8 @@ class KBIndex:
             raise KBIndexError("index is inconsistent: one vector per article question "
                                "expected; rebuild it with --force")
         self.passage_weights: PassageWeights = WEIGHTS
+        #: MiniLM beside USE (kb_index.second), attached by :meth:`load` when built with it.
+        self.second: SecondEncoder | None = None
         self._hub_questions, self._hub_chunks, self._hub_cards = self._hubness()
         # Missing accents and small typos are fixed against the corpus's own words
         # (kb_index.normalise) before a query is encoded or scored.
@@ -231,8 +234,11 @@ class KBIndex:
         return cls(chunks, vectors, encoder, meta, store, card_vectors, headings,
                    question_vectors)
 
-    def save(self, out: str | Path) -> Path:
-        """Write to a sibling temp folder, then swap it in, so a reader never sees half an index."""
+    def save(self, out: str | Path,
+             extra: Callable[[Path], dict[str, Any]] | None = None) -> Path:
+        """Write to a sibling temp folder, then swap it in, so a reader never sees half an index.
+        ``extra(folder)`` writes more files into the temp folder before ``meta.json`` (whose
+        change makes a running action server reload) and returns keys added to the meta."""
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
@@ -246,6 +252,8 @@ class KBIndex:
         np.save(tmp / HEADINGS_FILE, self.heading_vectors)
         np.save(tmp / QUESTIONS_FILE, self.question_vectors)
         self.store.save(tmp / FAISS_FILE)
+        if extra is not None:
+            self.meta.update(extra(tmp))
         (tmp / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n")
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         if out.exists():
@@ -286,8 +294,11 @@ class KBIndex:
             chunks = [Chunk.from_json(json.loads(line)) for line in handle if line.strip()]
         vectors = np.load(directory / VECTORS_FILE)
         store = VectorStore.load(directory / FAISS_FILE, meta.get("index_kind", "exact"))
-        return cls(chunks, vectors, encoder, meta, store, np.load(directory / CARDS_FILE),
-                   np.load(directory / HEADINGS_FILE), np.load(directory / QUESTIONS_FILE))
+        index = cls(chunks, vectors, encoder, meta, store, np.load(directory / CARDS_FILE),
+                    np.load(directory / HEADINGS_FILE), np.load(directory / QUESTIONS_FILE))
+        if meta["encoder"] == "use" and second_encoder_enabled():
+            index.second = SecondEncoder.load(directory, len(chunks))
+        return index
 
     # ---------------------------------------------------------------- search
     def normalise_query(self, query: str, lang: str | None = None) -> str:
@@ -343,9 +354,15 @@ class KBIndex:
             HUB_WEIGHT * self._hub_cards)
         ranking = self._fuse(rank_chunk, rank_card + QUESTION_WEIGHT * rank_question, art_bm25,
                              mode)
+        second = self._second_vector(query, prefer)
+        if mode == "hybrid" and second is not None and self.second is not None \
+                and ARTICLE_WEIGHT.get(prefer or ""):
+            ranking = ranking + ARTICLE_WEIGHT[prefer or ""] * self.second.article_scores(
+                second, self._chunk_article, self._question_article, self._has_questions,
+                QUESTION_WEIGHT)
         if lang:
             ranking = np.where(self._key_langs == lang, ranking, -np.inf)
-        picker = _Picker(self, query, prefer, qv, chunk_dense, chunk_bm25)
+        picker = Picker(self, query, prefer, qv, chunk_dense, chunk_bm25, second)
         # Confidence: the best chunk's cosine with the better of card and best question. A shopper
         # question that matches one of the article's own questions is the surest sign it answers.
         confidence = (art_chunk + np.maximum(art_card, art_question)) / 2
@@ -392,7 +409,7 @@ class KBIndex:
         return rrf(dense) + np.where(lexical > 0, rrf(lexical), 0.0)
 
     def _articles(self, ranking: np.ndarray, confidence: np.ndarray, lexical: np.ndarray,
-                  picker: _Picker, top_k: int, prefer: str | None) -> list[Hit]:
+                  picker: Picker, top_k: int, prefer: str | None) -> list[Hit]:
         groups: dict[str, list[int]] = {}  # article id -> its language versions, best first
         for a in np.argsort(-ranking, kind="stable"):
             if not np.isfinite(ranking[a]):
@@ -409,6 +426,13 @@ class KBIndex:
                 text=chunk.text))
         return hits
 
+    def _second_vector(self, query: str, lang: str | None) -> np.ndarray | None:
+        """The normalised query's MiniLM vector when the index has the second encoder and the
+        query's language uses it (kb_index.second.LANGUAGES), else ``None``."""
+        if self.second is None or lang not in self.second.languages:
+            return None
+        return self.second.encode(query)
+
     def rank_passages(self, query: str, article_id: str, lang: str,
                       query_vector: np.ndarray | None = None) -> list[Chunk]:
         """The chunks of one article version, best answering passage first (for evaluation)."""
@@ -418,7 +442,8 @@ class KBIndex:
             return []
         query = self.normalise_query(query, lang)
         qv = self.encode_query(query) if query_vector is None else query_vector
-        picker = _Picker(self, query, lang, qv, self.vectors @ qv, self.bm25.scores(query, lang))
+        picker = Picker(self, query, lang, qv, self.vectors @ qv, self.bm25.scores(query, lang),
+                         self._second_vector(query, lang))
         return [self.chunks[r] for r in picker.ranked(rows)]
 
     def article(self, article_id: str, lang: str | None = None) -> Hit | None:
@@ -430,28 +455,6 @@ class KBIndex:
         return Hit(article_id=chunk.article_id, lang=chunk.lang, title=chunk.title, url=chunk.url,
                    score=1.0, confidence=1.0, bm25=0.0, chunk_id=chunk.chunk_id,
                    heading=chunk.heading, text=chunk.text)
-
-
-class _Picker:
-    """Ranks the passages of the articles a search returns (only those are scored)."""
-
-    def __init__(self, index: KBIndex, query: str, lang: str | None, qv: np.ndarray,
-                 full_cos: np.ndarray, bm25: np.ndarray) -> None:
-        self.index, self.query, self.lang, self.qv = index, query, lang, qv
-        self.full_cos, self.bm25 = full_cos, bm25
-        self.needs = question_needs(query, lang)
-
-    def ranked(self, rows: Sequence[int]) -> list[int]:
-        rows = list(rows)
-        heading_cos = np.zeros(len(self.index.chunks), dtype=np.float32)
-        heading_cos[rows] = self.index.heading_vectors[rows] @ self.qv
-        scores = score_passages(rows, self.query, self.lang, heading_cos, self.full_cos,
-                                self.bm25, self.index.passage_facts, self.index.passage_weights,
-                                self.needs)
-        return [rows[i] for i in np.argsort(-scores, kind="stable")]
-
-    def best(self, rows: Sequence[int]) -> int:
-        return self.ranked(rows)[0]
 
 
 def article_questions(chunks: Sequence[Chunk]) -> list[tuple[int, str]]:

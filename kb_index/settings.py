@@ -45,3 +45,14 @@ def answer_threshold(encoder_name: str) -> float:
         except ValueError:
             raise ValueError(f"KB_MIN_SCORE must be a number, got {configured!r}") from None
     return ANSWER_THRESHOLDS.get(encoder_name, FALLBACK_THRESHOLD)
+
+
+def second_encoder_enabled() -> bool:
+    """``KB_SECOND_ENCODER``: ``minilm`` (default) builds and searches with MiniLM through
+    onnxruntime beside USE (kb_index.second); ``off`` without it."""
+    value = (os.environ.get("KB_SECOND_ENCODER") or "minilm").strip().lower()
+    if value in ("off", "none", "0", "false", "no"):
+        return False
+    if value != "minilm":
+        raise ValueError(f"KB_SECOND_ENCODER must be 'minilm' or 'off', got {value!r}")
+    return True

@@ -35,7 +35,8 @@ def decide(record: dict[str, Any], cfg: dict[str, Any]) -> str:
 
     return fallback_decision(cfg, record["ranking"], record.get("in_scope_similarity"),
                              record.get("language"), record.get("text"),
-                             record.get("entities") or [])["intent"]
+                             record.get("entities") or [],
+                             record.get("out_of_scope_probability"))["intent"]
 
 
 def evaluate(records: dict[str, list[dict[str, Any]]], cfg: dict[str, Any]) -> dict[str, Any]:

@@ -56,6 +56,18 @@ def load_examples(nlu_dir: Path) -> list[Example]:
     return examples
 
 
+def training_only_data(nlu_dir: Path) -> Any:
+    """``data/nlu/*.yml`` outside the language folders (``common.yml``, a licensed out-of-scope
+    sample): always trained on, never held out or scored."""
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    data = TrainingData()
+    for path in sorted(nlu_dir.glob("*.yml")):
+        data = data.merge(load_data(str(path)))
+    return data
+
+
 def stratified_folds(examples: Sequence[Example], folds: int, seed: int) -> list[list[int]]:
     """Indices per fold, stratified by (language, intent) so each fold sees every class."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -185,11 +197,10 @@ def fallback_config(config_path: Path) -> dict[str, Any]:
 def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -> dict[str, Any]:
     from rasa.model_training import train_nlu
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
-    from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     examples = load_examples(nlu_dir)
-    common = load_data(str(nlu_dir / "common.yml"))
+    common = training_only_data(nlu_dir)
     fold_indices = stratified_folds(examples, folds, seed)
     gold: dict[str, list[str]] = defaultdict(list)
     pred: dict[str, list[str]] = defaultdict(list)
@@ -225,6 +236,7 @@ def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -
                         "ranking": classifier_ranking(result, threshold),
                         "language": lang,
                         "in_scope_similarity": result.get("in_scope_similarity"),
+                        "out_of_scope_probability": result.get("out_of_scope_probability"),
                     }
                 )
             print(f"fold {k + 1}/{folds}: trained in {fold_seconds[-1]} s", file=sys.stderr)

@@ -40,6 +40,7 @@ from scripts.nlu_crossval import (
     scores,
     simulate,
     summary_table,
+    training_only_data,
     variant_config,
 )
 from scripts.nlu_heldout import (
@@ -116,12 +117,11 @@ def sweep(records: list[dict[str, Any]], gold: list[str], fb_cfg: dict[str, Any]
 def run_external(config_path: Path, nlu_dir: Path, external_dir: Path) -> dict[str, Any]:
     from rasa.model_training import train_nlu
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
-    from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     examples = load_examples(nlu_dir)
     seen = {normalise(m.get("text")) for _, _, m in examples}
-    train = TrainingData([m for _, _, m in examples]).merge(load_data(str(nlu_dir / "common.yml")))
+    train = TrainingData([m for _, _, m in examples]).merge(training_only_data(nlu_dir))
     rows = load_external(external_dir)
     fb_cfg = fallback_config(config_path)
     threshold = float(fb_cfg.get("threshold", 0.0))
@@ -150,6 +150,7 @@ def run_external(config_path: Path, nlu_dir: Path, external_dir: Path) -> dict[s
         slot["records"].append({"text": text, "source": source, "nn_similarity": sim,
                                 "language": lang, "gold": intent,
                                 "in_scope_similarity": result.get("in_scope_similarity"),
+                                "out_of_scope_probability": result.get("out_of_scope_probability"),
                                 "entities": result.get("entities") or [],
                                 "ranking": classifier_ranking(result, threshold)})
     report: dict[str, Any] = {

@@ -39,6 +39,7 @@ from scripts.nlu_crossval import (
     per_intent_tables,
     scores,
     summary_table,
+    training_only_data,
     variant_config,
 )
 
@@ -122,11 +123,10 @@ def run_heldout(config_path: Path, nlu_dir: Path, heldout_dirs: Sequence[Path],
                 model: Path | None = None) -> list[dict[str, Any]]:
     """Train on all of data/nlu (or load ``model``) once, score every held-out set."""
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
-    from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     train = TrainingData([m for _, _, m in load_examples(nlu_dir)]).merge(
-        load_data(str(nlu_dir / "common.yml"))
+        training_only_data(nlu_dir)
     )
     seen_texts = {normalise(m.get("text")) for m in train.intent_examples}
     sets = [(d, load_heldout(d)) for d in heldout_dirs]

@@ -30,7 +30,8 @@ stage "conversation stories (rasa test)" $BOT/rasa test core --stories tests/con
       -m models/atiende.tar.gz --fail-on-prediction-errors --out results/stories
 stage "pytest bot env" env ATIENDE_REQUIRE_MODEL=1 $BOT/python -m pytest tests/bot tests/privacy \
       tests/contracts/test_bot_side.py tests/media_store/test_smoke.py tests/security/bot \
-      tests/scripts/test_nlu_abstention.py -p no:cacheprovider --durations=25
+      tests/scripts/test_nlu_abstention.py tests/scripts/test_nlu_training_data.py \
+      -p no:cacheprovider --durations=25
 # tests/privacy/test_bot_state_stores.py reads the bot's own stores (psycopg: bot env only).
 # tests/e2e last: its session-wide sync Playwright keeps an event loop running in the main thread,
 # so async tests collected after it fail with "Runner.run() cannot be called from a running loop".
@@ -39,7 +40,8 @@ stage "pytest bot env" env ATIENDE_REQUIRE_MODEL=1 $BOT/python -m pytest tests/b
 stage "pytest app env" $APP/python -m pytest tests/scripts tests/timing tests/actions tests/kb_index \
       tests/handoff_api tests/contracts/test_app_side.py tests/media_store tests/privacy \
       tests/security tests/faults tests/e2e --ignore=tests/security/bot \
-      --ignore=tests/scripts/test_nlu_abstention.py --ignore=tests/privacy/test_bot_state_stores.py \
+      --ignore=tests/scripts/test_nlu_abstention.py --ignore=tests/scripts/test_nlu_training_data.py \
+      --ignore=tests/privacy/test_bot_state_stores.py \
       -p no:cacheprovider --durations=40
 # the cluster of `make cluster`: HAProxy, 2 x each process, PostgreSQL + Redis, kill -9 of a
 # replica of each kind mid-conversation (tests/cluster)

@@ -8,7 +8,7 @@ is the same for every retry of the same delivery so a shopper is told once.
 Each platform sends something different:
 
 * WooCommerce ``order.updated`` delivers the whole REST v3 order (the same JSON
-  :func:`~actions.store.woocommerce.order_from_woo` reads), so the status is in the payload;
+  :func:`~actions.store.woocommerce_mapping.order_from_woo` reads), so the status is in the payload;
 * Tiendanube delivers only ``{"store_id", "event", "id"}``: the event names what happened
   (``order/fulfilled`` = shipped, ``order/cancelled``...), anything finer (delivered) needs the
   order read again through the adapter;
@@ -54,7 +54,7 @@ def _kind_of(status: OrderStatus | None) -> str | None:
 def from_woocommerce(topic: str, payload: Mapping[str, Any], *, delivery_id: str,
                      completed_means: str = "delivered") -> OrderEvent:
     """``X-WC-Webhook-Topic`` (``order.updated``...), the body, ``X-WC-Webhook-Delivery-ID``."""
-    from actions.store.woocommerce import status_from_woo
+    from actions.store.woocommerce_mapping import status_from_woo
 
     tracked = any(m.get("key") == "_wc_shipment_tracking_items" and m.get("value")
                   for m in payload.get("meta_data") or [])

@@ -20,7 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from actions.policy import holiday_return_deadline, market_policy
+from actions.policy import holiday_return_deadline
+from actions.policy_markets import market_policy
 from actions.store.demo_catalogue import CURRENCY as CATALOGUE_CURRENCY
 from actions.store.demo_catalogue import STORE_URL, build_catalogue
 from actions.store.demo_data import (

@@ -15,8 +15,8 @@ after 30 s). Now a turn must be admitted first:
   or waiting;
 * **human pace first**: waiting turns are served, and a full queue is taken, by their arrival
   moved earlier by how long their client had been quiet before writing (no request of its own
-  in progress), capped at a minute; clients at the same pace are served in arrival order. A shopper who types
-  between messages is quiet for seconds; a flooder re-posts at once (or after the
+  in progress), capped at a minute; clients at the same pace are served in arrival order. A
+  shopper who types between messages is quiet for seconds; a flooder re-posts at once (or after the
   ``Retry-After`` it was told). When the queue is full, a newcomer quieter than the least quiet
   waiting turn takes its place and that turn is refused.
 

@@ -148,8 +148,10 @@ async def tracker_language(agent: Any, sender_id: str) -> str | None:
     store = getattr(agent, "tracker_store", None)
     if store is None:
         return None
+    from bot.tracker_peek import peek
+
     try:
-        tracker = await store.retrieve(sender_id)
+        tracker = await peek(store, sender_id)  # looked at, never changed
     except Exception:
         logger.exception("channels.tracker_language_failed sender=%s", sender_id)
         return None

@@ -39,7 +39,7 @@ MAX_LIST_ROWS = 10
 ROW_TITLE_LIMIT = 24
 ROW_DESCRIPTION_LIMIT = 72
 REPLY_ID_LIMIT = 256
-RATING_PAYLOAD_PREFIX = "/rate{"  # actions/handoff.py rating_buttons
+RATING_PAYLOAD_PREFIX = "/rate{"  # actions/rating.py rating_buttons
 #: Meta's codes for "outside the window" and for "cannot be reached": a text would fail too
 NO_FALLBACK_CODES = {131047, 131026, 131051, 130429, 131048, 131056}
 

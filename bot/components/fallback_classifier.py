@@ -65,6 +65,7 @@ from rasa.shared.nlu.training_data.message import Message
 LOW_CONFIDENCE_KEY = "faq_low_confidence"
 SIMILARITY_KEY = "in_scope_similarity"  # written by bot.components.in_scope_similarity
 LANGUAGE_KEY = "language"  # written by bot.components.language.LanguageDetector
+OOS_PROBABILITY_KEY = "out_of_scope_probability"  # written by out_of_scope_detector
 OUT_OF_SCOPE_INTENT = "nlu_fallback"
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
@@ -97,27 +98,36 @@ def intent_threshold(config: Dict[str, Any], intent_name: Optional[str]) -> floa
 
 def fallback_decision(config: Dict[str, Any], ranking: List[Dict[str, Any]],
                       similarity: Optional[float], language: Optional[str],
-                      text: Optional[str], entities: List[Dict[str, Any]]) -> Dict[str, Any]:
+                      text: Optional[str], entities: List[Dict[str, Any]],
+                      oos_probability: Optional[float] = None) -> Dict[str, Any]:
     """What the fallback classifier does with one classified message.
 
     Returns ``{"intent": name, "low_confidence_faq": bool}`` where name is the classifier's
     best intent (its runner-up when an unsure out-of-scope ranking is set aside, then with that
     intent's ``confidence`` too), ``nlu_fallback``, or the inform intent for a bare entity answer.
+    ``oos_probability`` is the dedicated detector's (``out_of_scope_detector.py``), if any.
     """
     intent = ranking[0] if ranking else None
     name = (intent or {}).get(INTENT_NAME_KEY)
     confidence = float((intent or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
     promoted: Dict[str, Any] = {}
+    detector_says_in = (oos_probability is not None
+                        and oos_probability < float(config.get("in_scope_below") or 0.0))
     if (name == OUT_OF_SCOPE_INTENT and len(ranking) > 1
-            and confidence < float(config.get("out_of_scope_min_confidence") or 0.0)):
+            and (confidence < float(config.get("out_of_scope_min_confidence") or 0.0)
+                 or detector_says_in)):
         ranking = ranking[1:]
         intent = ranking[0]
         name = intent.get(INTENT_NAME_KEY)
         confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         promoted = {"confidence": confidence}
+    exempt = name in config.get("similarity_exempt_intents", [])
     far = is_far_from_scope(
         similarity, similarity_minimum(config.get("min_in_scope_similarity"), language)
-    ) and name not in config.get("similarity_exempt_intents", [])
+    ) and not exempt
+    above = float(config.get("out_of_scope_above") or 0.0)
+    if above > 0 and oos_probability is not None and oos_probability >= above and not exempt:
+        far = True
     unsure = intent is None or confidence < intent_threshold(config, name)
     ambiguity = float(config.get("ambiguity_threshold") or 0.0)
     if not unsure and ambiguity > 0 and len(ranking) > 1:
@@ -176,12 +186,15 @@ class AtiendeFallbackClassifier(FallbackClassifier):
             "intent_thresholds": {},
             # 0 = the classifier's out-of-scope ranking is final, however unsure
             "out_of_scope_min_confidence": 0.0,
+            # the dedicated out-of-scope detector (OutOfScopeDetector); 0 = rule off
+            "out_of_scope_above": 0.0,  # its probability at least this: fall back
+            "in_scope_below": 0.0,  # below this: an out-of-scope ranking gives way
         }
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
         for key in ("min_in_scope_similarity", "intent_thresholds",
-                    "out_of_scope_min_confidence"):
+                    "out_of_scope_min_confidence", "out_of_scope_above", "in_scope_below"):
             value = config.get(key)
             values = value.values() if isinstance(value, dict) else [value or 0.0]
             if any(not 0.0 <= float(v) <= 1.0 for v in values):
@@ -200,6 +213,7 @@ class AtiendeFallbackClassifier(FallbackClassifier):
             message.get(LANGUAGE_KEY),
             message.get(TEXT),
             message.get(ENTITIES) or [],
+            message.get(OOS_PROBABILITY_KEY),
         )
         if decision["intent"] == OUT_OF_SCOPE_INTENT:
             return True

@@ -1,85 +1,27 @@
-"""action_handoff / action_handback / rating actions against the real handoff API (in-process,
+"""action_handoff / action_handback against the real handoff API (in-process,
 through httpx's ASGI transport, on a temporary SQLite database)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import (
-    ActionCsatThanks,
-    ActionHandback,
-    ActionHandoff,
-    ActionStoreRating,
-    ValidateCsatForm,
-    when_text,
-)
+from actions.handoff import ActionHandback, ActionHandoff, when_text
 from actions.handoff_client import HandoffClient
-from handoff_api.app import create_app
 from handoff_api.models import Handoff
-from handoff_api.settings import Settings
-
-BOT_TOKEN = "bot-token-for-action-tests-123"
-
-
-def make_app(tmp_path, hours: str = "mon-sun 00:00-24:00") -> Any:
-    return create_app(Settings(
-        _env_file=None, environment="test", database_url=f"sqlite:///{tmp_path / 'h.db'}",
-        bot_token=BOT_TOKEN, secret_key="secret-key-for-tests-1234567", business_hours=hours,
-        business_tz="Europe/Madrid", run_outbox_worker=False))
-
-
-def present_agent(app: Any) -> None:
-    """An agent whose console is open right now (presence decides the queue message)."""
-    from handoff_api import auth
-    from handoff_api.queue import now_utc
-
-    with app.state.services.write_sessions()() as s:
-        agent = auth.create_agent(s, username="leo", password="password-123")
-        agent.last_seen_at = now_utc()
-        s.commit()
-
-
-def client_for(app: Any) -> HandoffClient:
-    return HandoffClient("http://handoff.test", BOT_TOKEN, transport=httpx.ASGITransport(app=app))
-
-
-def tracker(slots: dict[str, Any] | None = None, *, intent: str = "human_handoff",
-            last_text: str = "Quiero hablar con una persona", active_loop: str | None = None,
-            entities: list[dict[str, Any]] | None = None, channel: str = "socketio") -> Tracker:
-    values = {"language": "es", "kb_articles_shown": ["return-policy"], "order_id": "AT100234"}
-    values.update(slots or {})
-    latest = {"text": last_text, "intent": {"name": intent, "confidence": 0.98},
-              "entities": entities or []}
-    events = [
-        {"event": "user", "text": "¿Dónde está mi pedido AT100234?", "timestamp": 1.0,
-         "input_channel": channel, "parse_data": {"intent": {"name": "order_status"}}},
-        {"event": "bot", "text": "Tu pedido está en camino.", "timestamp": 2.0},
-        {"event": "user", "text": last_text, "timestamp": 3.0, "input_channel": channel,
-         "parse_data": latest},
-    ]
-    return Tracker(sender_id="shopper-42", slots=values, latest_message=latest, events=events,
-                   paused=False, followup_action=None,
-                   active_loop={"name": active_loop} if active_loop else {},
-                   latest_action_name="action_listen")
-
-
-def stored(app: Any) -> Handoff:
-    with app.state.services.sessions() as s:
-        return s.query(Handoff).one()
-
-
-def event_names(events: list[dict[str, Any]]) -> list[str]:
-    return [e["event"] for e in events]
-
-
-def slots_set(events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+from tests.actions.handoff_helpers import (
+    BOT_TOKEN,
+    client_for,
+    event_names,
+    make_app,
+    present_agent,
+    slots_set,
+    stored,
+    tracker,
+)
 
 
 async def test_handoff_sends_everything_and_pauses(tmp_path):
@@ -241,58 +183,6 @@ async def test_handback_resolved_without_form_in_spanish():
     assert "followup" not in event_names(events)
 
 
-async def test_rating_and_comment_reach_the_api(tmp_path):
-    app = make_app(tmp_path)
-    client = client_for(app)
-    hid = slots_set(await ActionHandoff(client).run(CollectingDispatcher(), tracker(),
-                                                    {}))["handoff_id"]
-    events = await ActionStoreRating(client).run(
-        CollectingDispatcher(), tracker({"rating": "4", "handoff_id": hid}, intent="rate"), {})
-    assert slots_set(events)["rating"] == "4"
-    assert stored(app).rating == 4
-
-    validated = await ValidateCsatForm().validate_csat_comment("  Muy amables  ",
-                                                               CollectingDispatcher(), tracker(),
-                                                               {})
-    assert validated == {"csat_comment": "Muy amables"}
-    dispatcher = CollectingDispatcher()
-    events = await ActionCsatThanks(client).run(
-        dispatcher, tracker({"rating": "4", "handoff_id": hid, "csat_comment": "Muy amables"}), {})
-    assert stored(app).rating_comment == "Muy amables"
-    assert "Gracias por tu opinión" in dispatcher.messages[0]["text"]
-    assert slots_set(events)["handoff_id"] is None
-
-
-@pytest.mark.parametrize(("answer", "expected"), [
-    ("4", "4"), ("5", "5"), ("muy fácil", "5"), ("Fácil", "4"), ("difícil!", "2"),
-    ("very easy", "5"), ("hard", "2"), ("3/5", "3"), ("un 2", "2"),
-    # anything else is a skip: the form goes on to the comment, never asks twice
-    ("-", "-"), ("9", "-"), ("no sé, ¿y mi pedido?", "-"), ("", "-"),
-])
-async def test_the_effort_question_reads_buttons_and_typed_answers(answer, expected):
-    validated = await ValidateCsatForm().validate_ces(answer, CollectingDispatcher(), tracker(),
-                                                      {})
-    assert validated == {"ces": expected}
-
-
-async def test_a_new_rating_asks_its_own_effort_question_and_comment():
-    events = await ActionStoreRating(HandoffClient("http://127.0.0.1:9", BOT_TOKEN)).run(
-        CollectingDispatcher(), tracker({"rating": "5", "ces": "4", "csat_comment": "-"},
-                                        intent="rate"), {})
-    assert slots_set(events) == {"rating": "5", "ces": None, "csat_comment": None}
-    thanks = await ActionCsatThanks(HandoffClient("http://127.0.0.1:9", BOT_TOKEN)).run(
-        CollectingDispatcher(), tracker({"rating": "5", "ces": "4"}), {})
-    assert slots_set(thanks)["ces"] is None
-
-
-async def test_invalid_rating_asks_again():
-    dispatcher = CollectingDispatcher()
-    events = await ActionStoreRating(HandoffClient("http://127.0.0.1:9", BOT_TOKEN)).run(
-        dispatcher, tracker({"rating": "9"}, intent="rate"), {})
-    assert slots_set(events)["rating"] is None
-    assert "del 1 al 5" in dispatcher.messages[0]["text"]
-
-
 @pytest.mark.parametrize(("offset_days", "language", "expected"), [
     (0, "es", "hoy a las"), (1, "es", "mañana a las"), (1, "en", "tomorrow at"), (3, "en", "on "),
 ])
@@ -316,26 +206,3 @@ async def test_asking_again_while_an_agent_has_it(tmp_path):
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, tracker(), {})
     assert "Ya te está atendiendo" in dispatcher.messages[0]["text"]
-
-
-def test_transcript_keeps_the_buttons_a_tapped_payload_came_from():
-    """The console shows a tapped button's title, not its payload: the packet keeps the buttons
-    each bot message offered (title and payload only), and nothing for messages without any."""
-    from actions.handoff import transcript
-
-    events = [
-        {"event": "user", "text": "¿Eres un robot?", "timestamp": 1.0},
-        {"event": "bot", "text": "Soy un asistente virtual.", "timestamp": 2.0,
-         "data": {"buttons": [{"title": "Hablar con una persona", "payload": "/human_handoff",
-                               "type": "postback"}, {"title": "", "payload": "/broken"}],
-                  "quick_replies": None}},
-        {"event": "user", "text": "/human_handoff", "timestamp": 3.0},
-        {"event": "bot", "text": "Te paso con una persona.", "timestamp": 4.0, "data": {}},
-    ]
-    entries = transcript(Tracker(sender_id="s", slots={}, latest_message={}, events=events,
-                                 paused=False, followup_action=None, active_loop={},
-                                 latest_action_name="action_listen"))
-    assert entries[1]["buttons"] == [{"title": "Hablar con una persona",
-                                      "payload": "/human_handoff"}]
-    assert entries[2] == {"role": "user", "text": "/human_handoff", "ts": 3.0}
-    assert "buttons" not in entries[3]

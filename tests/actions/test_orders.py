@@ -133,7 +133,8 @@ async def test_cancel_unpaid_order_above_threshold_goes_to_an_agent(store_db, de
 
 
 def test_high_amount_demo_orders_are_over_every_threshold(demo_orders):
-    from actions.policy import market_policy, needs_approval
+    from actions.policy import needs_approval
+    from actions.policy_markets import market_policy
 
     for o in demo_orders:
         if o.scenario == "high_amount":

@@ -10,6 +10,7 @@ import pytest
 
 from actions import policy
 from actions.masking import mask_address, mask_email, mask_phone
+from actions.policy_markets import load_policies, market_policy
 from actions.store import Customer, Order, OrderItem, OrderStatus, ReturnRecord
 
 TODAY = date(2026, 11, 22)
@@ -33,34 +34,7 @@ def make_order(status="delivered", market="ES", delivered_days_ago=5, items=None
     )
 
 
-ES = policy.market_policy("ES")
-
-
-def test_every_market_has_a_policy_and_es_respects_eu_withdrawal():
-    for market in ("ES", "MX", "AR", "CO", "US"):
-        p = policy.market_policy(market)
-        assert p.return_window_days >= p.statutory_withdrawal_days
-    assert ES.statutory_withdrawal_days == 14 and ES.return_window_days >= 14
-    assert policy.market_policy("ZZ") == ES  # unknown market: strictest shipped rules
-
-
-def test_a_window_shorter_than_the_law_is_rejected():
-    with pytest.raises(ValueError, match="withdrawal"):
-        replace(ES, return_window_days=10)
-
-
-def test_policy_file_overrides_one_market(tmp_path, monkeypatch):
-    path = tmp_path / "policy.json"
-    path.write_text(json.dumps({"mx": {"return_window_days": 45, "approval_threshold_cents": 100}}))
-    monkeypatch.setenv("ATIENDE_POLICY_FILE", str(path))
-    policy.load_policies.cache_clear()
-    try:
-        mx = policy.market_policy("MX")
-        assert (mx.return_window_days, mx.approval_threshold_cents) == (45, 100)
-        assert policy.market_policy("ES").return_window_days == 30
-    finally:
-        monkeypatch.delenv("ATIENDE_POLICY_FILE")
-        policy.load_policies.cache_clear()
+ES = market_policy("ES")
 
 
 @pytest.mark.parametrize("days, allowed",
@@ -169,7 +143,7 @@ def test_refund_chosen_instead_of_the_size_exchange():
 @pytest.mark.parametrize("market, threshold", [("ES", 500_00), ("MX", 10_000_00),
                          ("AR", 500_000_00), ("CO", 2_250_000_00), ("US", 550_00)])
 def test_agent_review_thresholds_match_the_refund_times_article(market, threshold):
-    p = policy.market_policy(market)
+    p = market_policy(market)
     assert p.approval_threshold_cents == threshold
     assert policy.needs_approval(threshold, p) is False  # "over €500": exactly 500 is not over
     assert policy.needs_approval(threshold + 1, p) is True
@@ -207,7 +181,7 @@ def test_cancellations_over_the_threshold_go_to_an_agent_paid_or_not():
 def test_cash_on_delivery_cancellation_refunds_nothing():
     # "If you chose cash on delivery you haven't been charged, so there is nothing to refund."
     order = make_order(status="paid", payment="cash_on_delivery")
-    decision = policy.check_cancellation(order, policy.market_policy("CO"))
+    decision = policy.check_cancellation(order, market_policy("CO"))
     assert (decision.allowed, decision.refund_cents) == (True, 0)
 
 
@@ -223,7 +197,7 @@ def test_address_change_only_before_shipping():
     ("oxxo", "MX", (5, 7)), ("bizum", "ES", (1, 5)), ("mercadopago", "AR", (1, 5)),
     ("pse", "CO", (1, 5)), ("nequi", "CO", (1, 5)), ("unknown", "ES", (3, 5))])
 def test_refund_timelines_match_the_refund_times_article(method, market, days):
-    assert policy.refund_timeline(method, policy.market_policy(market)) == days
+    assert policy.refund_timeline(method, market_policy(market)) == days
 
 
 def test_refund_due_date_counts_business_days_from_receipt():
@@ -269,18 +243,18 @@ def test_holiday_extension_can_be_switched_off_per_market(tmp_path, monkeypatch)
     path = tmp_path / "policy.json"
     path.write_text(json.dumps({"US": {"holiday_returns": None}}))
     monkeypatch.setenv("ATIENDE_POLICY_FILE", str(path))
-    policy.load_policies.cache_clear()
+    load_policies.cache_clear()
     try:
         assert policy.holiday_return_deadline(date(2026, 11, 27),
-                                              policy.market_policy("US")) is None
-        assert policy.holiday_return_deadline(date(2026, 11, 27), policy.market_policy("ES"))
+                                              market_policy("US")) is None
+        assert policy.holiday_return_deadline(date(2026, 11, 27), market_policy("ES"))
     finally:
         monkeypatch.delenv("ATIENDE_POLICY_FILE")
-        policy.load_policies.cache_clear()
+        load_policies.cache_clear()
 
 
 def test_us_refunds_lose_the_label_fee_unless_faulty_or_exchanged():
-    us = policy.market_policy("US")
+    us = market_policy("US")
     order = make_order(market="US")
     refund = policy.check_return(order, [1], TODAY, us, reason="changed my mind")
     assert (refund.refund_cents, refund.fee_cents) == (89_90 - 6_95, 6_95)
@@ -308,12 +282,12 @@ def test_the_actions_and_the_articles_read_the_same_policy_files():
     kb = DEFAULT_POLICY_DIR.parents[0] / "kb"
     es = {a.id: a.body for a in load_sources([kb / "es"])}
     en = {a.id: a.body for a in load_sources([kb / "en"])}
-    window = policy.market_policy("ES").return_window_days
+    window = market_policy("ES").return_window_days
     assert f"Tienes {window} días desde la entrega" in es["return-policy"]
     assert f"You have {window} days from delivery" in en["return-policy"]
-    low, high = policy.refund_timeline("paypal", policy.market_policy("ES"))
+    low, high = policy.refund_timeline("paypal", market_policy("ES"))
     assert f"| PayPal | {low}–{high} días hábiles |" in es["refund-times"]
-    us = policy.market_policy("US")
+    us = market_policy("US")
     assert f"USD {us.return_label_fee_cents / 100:.2f}" in en["how-to-return"]
 
 

@@ -6,7 +6,7 @@ import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 
 from actions.order_common import format_date, today
-from actions.returns import ActionCreateReturn, match_items
+from actions.returns import ActionCreateReturn
 from actions.store import get_store
 from tests.actions.helpers import demo
 
@@ -181,13 +181,3 @@ async def test_slow_backend_during_return(store_db, demo_orders, monkeypatch, ma
         get_store.cache_clear()
     assert slots_of(events)["handoff_reason"] == "backend_error"
     assert "can't reach the order system" in said(dispatcher)
-
-
-async def test_match_items_ignores_already_returned(store_db, store, demo_orders):
-    o = demo(demo_orders, "return_window")
-    order = await store.get_order(o.id)
-    boots = order.items[0]
-    await store.create_return(o.id, item_ids=[boots.id], reason="x")
-    order = await store.get_order(o.id)
-    assert boots not in match_items(order, "todo")
-    assert [i.name for i in match_items(order, "1")] == [order.items[1].name]

@@ -157,6 +157,7 @@ def test_rasa_debug_messages_are_not_written_at_info_level(env: dict, printed: b
 
 def test_each_later_speed_up_can_be_turned_off_alone(monkeypatch) -> None:
     monkeypatch.setenv("ATIENDE_RASA_SPEEDUPS_OFF", "ted_cache+event_log")
-    assert [rasa_speedups.enabled(p) for p in rasa_speedups.PARTS] == [False, True, False, True]
+    assert {p for p in rasa_speedups.PARTS if not rasa_speedups.enabled(p)} == {"ted_cache",
+                                                                                "event_log"}
     monkeypatch.setenv("ATIENDE_RASA_SPEEDUPS", "0")
     assert not any(rasa_speedups.enabled(p) for p in rasa_speedups.PARTS)

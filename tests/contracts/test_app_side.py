@@ -18,8 +18,8 @@ import pytest
 from rasa_sdk import Tracker
 
 import contracts
-from actions.handoff import build_packet
 from actions.handoff_client import ContractBroken, HandoffClient, QueueTicket
+from actions.handoff_packet import build_packet
 from handoff_api.app import openapi_document
 from handoff_api.handback import RasaClient
 from handoff_api.models import HandbackOutbox

@@ -47,7 +47,7 @@ BUTTONS = [{"title": "Hablar con una persona", "payload": "/human_handoff"},
 
 def order_snapshot(email: str = "lucia.garcia@example.com",
                    phone: str = "+34 600 111 222") -> dict:
-    """What ``actions.handoff.order_snapshot`` sends: the store's Order dataclass as JSON."""
+    """What ``actions.handoff_packet.order_snapshot`` sends: the store's Order dataclass as JSON."""
     return {
         "id": "AT100234", "status": "shipped", "currency": "EUR", "total_cents": 13890,
         "payment_method": "card", "placed_at": "2026-12-05T10:30:00+00:00",

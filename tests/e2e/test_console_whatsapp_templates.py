@@ -14,8 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DEMO_PASSWORD, SCREENSHOTS, HandoffServer, start_handoff_server
-from tests.handoff_api.relay.conftest import FakeGraph
-from tests.handoff_api.test_store_events import GraphThread
+from tests.handoff_api.relay.conftest import FakeGraph, GraphThread
 
 pytestmark = pytest.mark.e2e
 

@@ -7,11 +7,12 @@ handoff API (``.venv/app``) with ``scripts.run.running_system`` — the same lau
 
 The shopper talks to Rasa's REST channel with a ``message_id`` per message and resends it, as a
 client would, while the bot is unreachable or busy with the same id. A fake Graph API
-(:class:`GraphSink`) records what the bot sends to WhatsApp shoppers.
+(:class:`~tests.faults.plumbing.GraphSink`) records what the bot sends to WhatsApp shoppers.
 
-:class:`Tally` judges each message after the faults, from the stores of record (Rasa's tracker via
-its HTTP API, the handoff API's database read-only: SQLite, or PostgreSQL after
-:meth:`Seam.use_database` with a :func:`throwaway_postgres` database):
+:class:`~tests.faults.tally.Tally` judges each message after the faults, from the stores of
+record (Rasa's tracker via its HTTP API, the handoff API's database read-only: SQLite, or
+PostgreSQL after :meth:`Seam.use_database` with a ``throwaway_postgres`` database;
+:mod:`tests.faults.records`):
 
 * **answered by the bot**: the message is a ``user`` event of the tracker followed by at least one
   ``bot`` event before the next user event;
@@ -28,117 +29,43 @@ Used by ``tests/faults`` (few conversations, every fault once) and ``bench/seam_
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import signal
-import sqlite3
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
-BOT_TOKEN = "faults-bot-token-0123456789abcdef"
-RASA_TOKEN = "faults-rasa-token-0123456789abcdef"
-WA_SECRET = "faults-whatsapp-app-secret"
-WA_PHONE_ID = "106540352242922"
-DEMO_PASSWORD = "atiende-demo"
-# How long a shopper's client keeps resending, and how long a close may take to reach the bot:
-# a Rasa restart loads the model again, which took up to 4 min on the 2 shared cores at load 20
-PATIENCE = float(os.environ.get("ATIENDE_FAULTS_PATIENCE", "600"))
-CHANNEL_VARS = ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN",
-                "WHATSAPP_PHONE_NUMBER_ID", "MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_APP_SECRET",
-                "MESSENGER_VERIFY_TOKEN")
+from tests.faults.plumbing import (
+    BOT_TOKEN,
+    CHANNEL_VARS,
+    DEMO_PASSWORD,
+    PATIENCE,
+    RASA_TOKEN,
+    ROOT,
+    WA_PHONE_ID,
+    WA_SECRET,
+    GraphSink,
+    Reply,
+    free_port,
+    sign,
+    wait_for,
+)
+from tests.faults.records import StoresOfRecord
+from tests.faults.tally import Tally
+
+# bench/seam_chaos.py and bench/rasa_flood.py import Seam, Tally, BOT_TOKEN, handoff_conversation
+# and wait_for from here
+__all__ = ["BOT_TOKEN", "PATIENCE", "Seam", "Shopper", "Tally", "handoff_conversation",
+           "running_seam", "wait_for"]
 
 
-def sign(body: bytes, secret: str) -> str:
-    """Meta's ``X-Hub-Signature-256`` header value for ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.3) -> Any:
-    """Poll ``check`` until it returns something truthy; AssertionError naming ``what`` after."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
-
-
-class GraphSink:
-    """A stand-in for Meta's Graph API: records every message the bot sends to WhatsApp."""
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with sink._lock:
-                    try:
-                        sink.sent.append(json.loads(raw))
-                    except ValueError:
-                        sink.sent.append({"raw": raw.decode(errors="replace")})
-                    n = len(sink.sent)
-                body = json.dumps({"messages": [{"id": f"wamid.out.{n}"}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def to(self, phone: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [b for b in self.sent if b.get("to") == phone]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    route: str | None
-    duplicate: bool
-
-
-class Seam:
+class Seam(StoresOfRecord):
     """The three processes plus clients for the shopper, the agent and the auditor."""
 
     def __init__(self, data_dir: Path, **env: str) -> None:
@@ -218,6 +145,15 @@ class Seam:
         service = self.service(name)
         service.start(self.system.settings.child_env())
         wait_healthy([service])
+
+    def use_database(self, url: str) -> None:
+        """Restart the handoff API on ``url`` (Rasa and the action server keep running; processes
+        started later get it too)."""
+        self.overrides["HANDOFF_DATABASE_URL"] = url
+        self.system.settings.env["HANDOFF_DATABASE_URL"] = url
+        self._agent_token = None
+        self.service("handoff").stop()
+        self.restart("handoff")
 
     def logs(self, lines: int = 30) -> str:
         return "\n".join(f"----- {s.name} -----\n{s.tail(lines)}" for s in self.system.services)
@@ -331,212 +267,6 @@ class Seam:
     def wait_handoff(self, conversation_id: str, timeout: float = 60) -> dict[str, Any]:
         return wait_for(lambda: self.open_handoff(conversation_id), timeout,
                         f"a handoff for {conversation_id}")
-
-    # --- the auditor ---------------------------------------------------------------------------
-    def tracker_events(self, conversation_id: str) -> list[dict[str, Any]]:
-        # Rasa's HTTP API is served on its own loopback address (bot/serve.py)
-        admin = f"http://127.0.0.1:{self.system.settings.rasa_admin_port}"
-        r = self.http.get(f"{admin}/conversations/{conversation_id}/tracker",
-                          params={"token": RASA_TOKEN, "include_events": "ALL"})
-        r.raise_for_status()
-        return r.json().get("events") or []
-
-    # --- the handoff API's database: SQLite (default) or a throwaway PostgreSQL database --------
-    @property
-    def database_url(self) -> str:
-        if self.system is not None:
-            return self.system.settings.env.get("HANDOFF_DATABASE_URL") or ""
-        return self.overrides["HANDOFF_DATABASE_URL"]
-
-    @property
-    def on_postgres(self) -> bool:
-        return self.database_url.startswith("postgresql")
-
-    def use_database(self, url: str) -> None:
-        """Restart the handoff API on ``url`` (Rasa and the action server keep running; processes
-        started later get it too)."""
-        self.overrides["HANDOFF_DATABASE_URL"] = url
-        self.system.settings.env["HANDOFF_DATABASE_URL"] = url
-        self._agent_token = None
-        self.service("handoff").stop()
-        self.restart("handoff")
-
-    def _pg(self) -> Any:
-        from sqlalchemy import create_engine
-
-        engine = self._engines.get(self.database_url)
-        if engine is None:
-            engine = self._engines[self.database_url] = create_engine(
-                self.database_url, pool_size=2, max_overflow=4)
-        return engine
-
-    def _api_query(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        """Rows of a read-only query on the handoff database (``:name`` parameters); each row
-        is a mapping (``row["role"]``)."""
-        if self.on_postgres:
-            from sqlalchemy import text
-
-            with self._pg().connect() as conn:
-                return list(conn.execute(text(sql), params).mappings())
-        db = sqlite3.connect(f"file:{self.data_dir / 'handoff.db'}?mode=ro", uri=True,
-                             timeout=30)
-        db.row_factory = sqlite3.Row
-        try:
-            return db.execute(sql, params).fetchall()
-        finally:
-            db.close()
-
-    def api_rows(self, conversation_id: str) -> list[Any]:
-        return self._api_query("SELECT id, handoff_id, message_id, role, delivery FROM messages "
-                               "WHERE conversation_id = :cid ORDER BY id",
-                               {"cid": conversation_id})
-
-    def describe(self, conversation_id: str) -> str:
-        """What the stores hold for one conversation (for failure messages; no shopper data
-        leaves the test machine)."""
-        lines = [f"API rows of {conversation_id}:"]
-        lines += [f"  {dict(r)}" for r in self.api_rows(conversation_id)]
-        lines.append("tracker:")
-        try:
-            for e in self.tracker_events(conversation_id):
-                if e.get("event") in ("user", "bot", "action", "pause", "resume"):
-                    what = (e.get("name") or e.get("text") or "")[:50]
-                    lines.append(f"  {e.get('event'):6} {what!r} {e.get('message_id') or ''}")
-        except httpx.HTTPError as exc:
-            lines.append(f"  (unreadable: {exc})")
-        return "\n".join(lines)
-
-    def health(self) -> dict[str, Any]:
-        return self.http.get(f"{self.api_url}/health").json()
-
-    def _count(self, db_file: Path, table: str, where: str, ids: list[str]) -> int:
-        if db_file.name == "handoff.db" and self.on_postgres:
-            names = {f"c{i}": cid for i, cid in enumerate(ids)}
-            query = f"SELECT count(*) AS n FROM {table} WHERE {where}"  # noqa: S608 - fixed names
-            if ids:
-                query += f" AND conversation_id IN ({','.join(':' + k for k in names)})"
-            return int(self._api_query(query, names)[0]["n"])
-        if not db_file.exists():
-            return 0
-        db = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=30)
-        try:
-            if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                              (table,)).fetchone():
-                return 0
-            query = f"SELECT count(*) FROM {table} WHERE {where}"  # noqa: S608 - fixed names
-            if ids:
-                query += f" AND conversation_id IN ({','.join('?' * len(ids))})"
-            return int(db.execute(query, ids).fetchone()[0])
-        finally:
-            db.close()
-
-    def settled(self, conversation_ids: list[str]) -> bool:
-        """No hand-back of these conversations (all, if none given) waits for Rasa and none of
-        their shopper messages waits in the bot's outbox."""
-        from sqlalchemy.exc import SQLAlchemyError
-
-        try:
-            return not (self._count(self.data_dir / "handoff.db", "handback_outbox",
-                                    "delivered_at IS NULL", conversation_ids)
-                        or self._count(self.data_dir / "relay_outbox.db", "relay_outbox",
-                                       "status = 'pending'", conversation_ids))
-        except (sqlite3.Error, SQLAlchemyError):  # a file being created or checkpointed, a
-            return False  # database restarting: look again
-
-    def wait_settled(self, conversation_ids: list[str], timeout: float = 120) -> None:
-        wait_for(lambda: self.settled(conversation_ids), timeout,
-                 "hand-backs and outbox to drain")
-
-
-_NOTE_LOCK = threading.Lock()
-
-
-@dataclass
-class Tally:
-    """What happened to every shopper message of the conversations under test."""
-
-    sent: dict[str, list[str]] = field(default_factory=dict)  # conversation -> message ids
-    problems: list[str] = field(default_factory=list)
-    counts: Counter = field(default_factory=Counter)
-
-    def note(self, conversation_id: str, message_id: str) -> str:
-        with _NOTE_LOCK:
-            self.sent.setdefault(conversation_id, []).append(message_id)
-        return message_id
-
-    def audit(self, seam: Seam, patience: float = 60.0) -> Counter:
-        """Count once every process is quiet; webhooks are processed after their 200, so a
-        message still missing is looked at again until ``patience`` runs out."""
-        deadline = time.monotonic() + patience
-        while True:
-            self.counts, self.problems = Counter(), []
-            for cid, ids in self.sent.items():
-                self._audit_one(seam, cid, ids)
-            if not self.counts["lost"] or time.monotonic() > deadline:
-                return self.counts
-            time.sleep(1.0)
-
-    def _audit_one(self, seam: Seam, cid: str, ids: list[str]) -> None:
-        events = seam.tracker_events(cid)
-        turns: Counter = Counter()
-        answered_by_bot: set[str] = set()
-        current: str | None = None
-        for event in events:
-            if event.get("event") == "user":
-                current = event.get("message_id")
-                turns[current] += 1
-            elif event.get("event") == "bot" and current is not None:
-                answered_by_bot.add(current)
-        rows = seam.api_rows(cid)
-        agent_after: set[str] = set()
-        for row in rows:
-            if row["role"] == "user" and row["delivery"] == "stored" and any(
-                    r["role"] == "agent" and r["handoff_id"] == row["handoff_id"]
-                    and r["id"] > row["id"] for r in rows):
-                agent_after.add(row["message_id"])
-        for mid in ids:
-            self.counts["sent"] += 1
-            by_bot, by_agent = mid in answered_by_bot, mid in agent_after
-            if turns[mid] > 1:
-                self.counts["duplicated"] += 1
-                self.problems.append(f"{cid}/{mid}: the bot ran {turns[mid]} turns for it")
-            elif by_bot and by_agent:
-                self.counts["duplicated"] += 1
-                self.problems.append(f"{cid}/{mid}: answered by the agent AND the bot")
-            if by_bot or by_agent:
-                self.counts["answered"] += 1
-                self.counts["answered_by_bot" if by_bot else "answered_by_agent"] += 1
-            else:
-                self.counts["lost"] += 1
-                where = [r["delivery"] for r in rows if r["message_id"] == mid]
-                self.problems.append(f"{cid}/{mid}: LOST (tracker turns {turns[mid]}, API rows "
-                                     f"{where or 'none'})")
-
-    def summary(self) -> dict[str, int]:
-        keys = ("sent", "answered", "answered_by_bot", "answered_by_agent", "lost", "duplicated")
-        return {k: int(self.counts.get(k, 0)) for k in keys}
-
-
-PG_ADMIN_URL = os.environ.get("ATIENDE_TEST_PG_ADMIN_URL",
-                              "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
-
-
-@contextlib.contextmanager
-def throwaway_postgres(prefix: str = "atiende_faults") -> Iterator[str]:
-    """A fresh PostgreSQL database (trust auth on 127.0.0.1:5432), dropped afterwards even if
-    something still holds a connection to it."""
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextlib.contextmanager

@@ -17,7 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.channels.texts import TEXTS
-from tests.faults.system import Seam, Shopper, Tally, wait_for
+from tests.faults.plumbing import wait_for
+from tests.faults.system import Seam, Shopper
+from tests.faults.tally import Tally
 from tests.faults.test_kills import assert_clean
 
 pytestmark = [pytest.mark.slow]

@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.channels.texts import TEXTS
-from tests.faults.system import PATIENCE, Seam, Tally, handoff_conversation
+from tests.faults.plumbing import PATIENCE
+from tests.faults.system import Seam, handoff_conversation
+from tests.faults.tally import Tally
 
 pytestmark = [pytest.mark.slow]
 

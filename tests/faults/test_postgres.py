@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.system import Seam, throwaway_postgres
+from tests.faults.records import throwaway_postgres
+from tests.faults.system import Seam
 from tests.faults.test_kills import kill_api_mid_handoff
 from tests.faults.test_races_replays_floods import race_the_close, widget_flood
 

@@ -10,7 +10,9 @@ import httpx
 import pytest
 
 from contracts import web_conversation
-from tests.faults.system import BOT_TOKEN, Seam, Tally, handoff_conversation, wait_for
+from tests.faults.plumbing import BOT_TOKEN, wait_for
+from tests.faults.system import Seam, handoff_conversation
+from tests.faults.tally import Tally
 from tests.faults.test_kills import assert_clean
 
 pytestmark = [pytest.mark.slow]

@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from bot.channels.texts import t
-from tests.faults.system import Seam, Tally
+from tests.faults.system import Seam
+from tests.faults.tally import Tally
 from tests.faults.test_kills import assert_clean
 
 pytestmark = [pytest.mark.slow]

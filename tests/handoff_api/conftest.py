@@ -20,6 +20,8 @@ from sqlalchemy import create_engine, text
 from handoff_api import auth
 from handoff_api.app import create_app
 from handoff_api.settings import Settings
+from tests.handoff_api.relay.conftest import FakeGraph, GraphThread
+from tests.handoff_api.smtp_server import SmtpServer
 
 PG_ADMIN_URL = os.environ.get("ATIENDE_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 BOT_TOKEN = "bot-token-for-tests-0123456789"
@@ -175,3 +177,19 @@ def app_closed_client(database_url: str) -> Iterator[TestClient]:
                                    business_tz="UTC"))
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real local SMTP server that keeps what it receives."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    """The fake Graph API on its own loop in a thread (the app runs in TestClient's)."""
+    runner = GraphThread()
+    yield runner.graph
+    runner.stop()

@@ -24,7 +24,7 @@ def team(app, client):
 
 
 def verified(email: str, phone: str, order_id: str = "AT100234") -> dict[str, Any]:
-    """The order snapshot the bot sends after the identity check (``actions.handoff``)."""
+    """The order snapshot the bot sends after the identity check (``actions.handoff_packet``)."""
     return {"id": order_id, "status": "shipped", "currency": "EUR", "total_cents": 13890,
             "customer": {"name": "Lucía García", "email": email, "phone": phone,
                          "market": "ES"}}

@@ -5,7 +5,6 @@ real local SMTP server (aiosmtpd); idempotent by key; bad input is a 422 with a 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,13 +16,6 @@ from handoff_api.app import create_app
 from handoff_api.models import MailOutbox
 from tests.handoff_api.conftest import BOT, make_settings
 from tests.handoff_api.smtp_server import SmtpServer, free_port
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 def claim(**overrides: Any) -> dict[str, Any]:

@@ -1,95 +1,25 @@
 """Each metric definition of docs/metrics.md on hand-built event sequences
-(``handoff_api.metrics``).
-
-Times are offsets from T0 (a Monday, 10:00 UTC); the window is that day unless a test says
-otherwise, and "now" is late enough that every return window has closed unless a test moves it.
+(``handoff_api.metrics``; the sequences are built by ``tests/handoff_api/metric_events.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
-from handoff_api.metrics import (
-    Event,
-    compute,
-    conversations,
-    duration_stats,
-    normalise_question,
+from handoff_api.metrics import compute, duration_stats, normalise_question
+from tests.handoff_api.metric_events import (
+    DAY_END,
+    DAY_START,
+    LATE,
+    at,
+    bot_chat,
+    ev,
+    handoff,
+    run,
 )
-
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday
-DAY_START = T0.replace(hour=0)
-DAY_END = DAY_START + timedelta(days=1)
-LATE = T0 + timedelta(days=10)
-
-
-def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
-
-
-def ev(minutes: float, type_: str, conv: str = "c1", **fields: Any) -> Event:
-    return Event(at=at(minutes), type=type_, conversation=conv, **fields)
-
-
-def bot_chat(conv: str, start: float, *, channel: str = "socketio", language: str = "es",
-             customer: str | None = None, extra: list[Event] | None = None) -> list[Event]:
-    """A bot-only conversation: started, one question, one answer (2 minutes)."""
-    return [ev(start, "conversation_started", conv, channel=channel, language=language,
-               customer=customer),
-            ev(start + 1, "user_message", conv, channel=channel, language=language,
-               customer=customer, intent="order_status"),
-            ev(start + 2, "bot_message", conv, channel=channel, language=language,
-               customer=customer), *(extra or [])]
-
-
-def handoff(conv: str, hid: int, start: float, *, reason: str = "asked", claim: float | None = 1,
-            reply: float | None = 1.5, close: float | None = 10, outcome: str = "resolved",
-            agent: int = 7, channel: str = "socketio", customer: str | None = None,
-            language: str = "es") -> list[Event]:
-    """Handoff events, offsets in minutes after ``start``."""
-    common = {"source": "handoff", "handoff_id": hid, "reason": reason, "channel": channel,
-              "language": language, "customer": customer}
-    out = [ev(start, "handoff_created", conv, **common)]
-    if claim is not None:
-        out.append(ev(start + claim, "handoff_claimed", conv, agent_id=agent, **common))
-    if reply is not None:
-        out.append(ev(start + reply, "agent_message", conv, agent_id=agent, **common))
-    if close is not None:
-        out.append(ev(start + close, f"handoff_{outcome}", conv, agent_id=agent, **common))
-    return out
-
-
-def run(events: list[Event], *, now: datetime = LATE, hours: float = 24, **kw: Any) -> dict:
-    return compute(events, start=DAY_START, end=DAY_END, now=now, return_hours=hours, **kw)
-
-
-# ------------------------------------------------------------------------ conversations
-def test_a_conversation_is_an_engaged_session():
-    events = [
-        *bot_chat("c1", 0),
-        # the same id, a new session later the same day: a second conversation
-        *bot_chat("c1", 120),
-        # widget opened, nothing typed: not a conversation
-        ev(5, "conversation_started", "c2"), ev(5.1, "bot_message", "c2"),
-        # the day before and the day after: outside the window
-        *bot_chat("c3", -11 * 60), *bot_chat("c4", 14 * 60 + 1),
-    ]
-    assert run(events)["conversations"] == 2
-    assert [len(u.events) for u in conversations(bot_chat("c1", 0) + bot_chat("c1", 60))] == [3, 3]
-
-
-def test_handoff_events_stay_in_the_conversation_that_created_them():
-    """A long handoff across a new Rasa session is still the first conversation's."""
-    events = [*bot_chat("c1", 0), *handoff("c1", 1, 3, close=None),
-              ev(90, "conversation_started", "c1"), ev(91, "user_message", "c1"),
-              ev(95, "handoff_resolved", "c1", source="handoff", handoff_id=1, agent_id=7)]
-    units = conversations(events)
-    assert len(units) == 2
-    assert units[0].of("handoff_resolved") and not units[1].of("handoff_resolved")
 
 
 # ------------------------------------------------------------------------ containment

@@ -5,11 +5,9 @@ reminded before the promised time; dead letters listed for agents with what to d
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -20,13 +18,6 @@ from tests.handoff_api.conftest import BOT, add_agent, login, make_settings, pac
 from tests.handoff_api.smtp_server import REFUSED, SmtpServer, free_port
 
 EMAIL = "lucia.garcia@example.com"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 class Refusing:

@@ -5,7 +5,6 @@ from the policy files, and the 4xx for bad input and missing credentials."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,13 +13,6 @@ from fastapi.testclient import TestClient
 from handoff_api.app import create_app
 from tests.handoff_api.conftest import BOT, add_agent, login, make_settings
 from tests.handoff_api.smtp_server import SmtpServer
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -89,3 +89,35 @@ def faq_csv(tmp_path: Path) -> Path:
 @pytest.fixture
 def encoder() -> HashingEncoder:
     return HashingEncoder(128)
+
+
+SHIPPING_EN = """---
+id: shipping-times
+lang: en
+title: Delivery times
+url: https://shop.example/help/delivery
+---
+# Delivery times
+
+Orders arrive in 2 to 4 working days on the mainland.
+"""
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``kb_index build`` with USE and the second encoder (MiniLM, ONNX int8) on a small corpus,
+    once per session (the export and quantisation take ~15 s)."""
+    from kb_index.cli import main
+
+    root = tmp_path_factory.mktemp("kb2")
+    for lang, name, text in (("es", "return-policy", RETURN_ES), ("en", "return-policy", RETURN_EN),
+                             ("es", "shipping-times", SHIPPING_ES),
+                             ("en", "shipping-times", SHIPPING_EN),
+                             ("es", "payment-methods", PAYMENT_ES)):
+        (root / "kb" / lang).mkdir(parents=True, exist_ok=True)
+        (root / "kb" / lang / f"{name}.md").write_text(text, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("KB_SECOND_ENCODER", raising=False)
+        assert main(["build", "--input", str(root / "kb"), "--out", str(root / "idx"),
+                     "--quiet"]) == 0
+    return root

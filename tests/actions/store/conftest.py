@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from actions.store.settings import StoreSettings
+from actions.store.shopify import ShopifyStore
 from tests.actions.store.standins.shopify import ALL_SCOPES, ShopifyStandIn
 from tests.actions.store.standins.tiendanube import TiendanubeStandIn
 from tests.actions.store.standins.woocommerce import WooCommerceStandIn
@@ -31,6 +32,11 @@ def settings_for(standin: Any, **overrides: Any) -> StoreSettings:
         values.update(shopify_url=standin.url, shopify_token=standin.token)
     values.update(overrides)
     return StoreSettings(**values)
+
+
+def shopify_store(shop: Any, **overrides: Any) -> ShopifyStore:
+    """The Shopify adapter pointed at the stand-in ``shop``."""
+    return ShopifyStore(settings_for(shop, **overrides))
 
 
 @pytest.fixture(scope="module")

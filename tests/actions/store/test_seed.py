@@ -78,7 +78,8 @@ def _deadline(order) -> date:
     """The return deadline the policy gives a seeded order (30 days or the holiday extension)."""
     from datetime import timedelta
 
-    from actions.policy import holiday_return_deadline, market_policy
+    from actions.policy import holiday_return_deadline
+    from actions.policy_markets import market_policy
 
     policy = market_policy(order.customer["market"])
     standard = order.delivered_at.date() + timedelta(days=policy.return_window_days)
@@ -90,7 +91,8 @@ def _deadline(order) -> date:
                                  date(2027, 1, 7), date(2027, 1, 12), date(2027, 1, 15),
                                  date(2027, 1, 16), date(2027, 6, 1)])
 def test_scenarios_hold_under_the_policy_whatever_the_seeding_day(day):
-    from actions.policy import market_policy, needs_approval
+    from actions.policy import needs_approval
+    from actions.policy_markets import market_policy
 
     for o in build_demo_orders(day):
         policy = market_policy(o.customer["market"])

@@ -1,7 +1,8 @@
 """Shopify specifics against the GraphQL stand-in: the access-token header, every document valid
-against the schema and within the cost limit, errors in a 200 body, the cost bucket (THROTTLED and
-the client-side throttle), missing scopes, the asynchronous cancel job, address updates, return
-requests, VIP tags and the status tables the webhooks will reuse."""
+against the schema and within the cost limit, errors in a 200 body, missing scopes, the
+asynchronous cancel job, address updates, return requests and VIP tags. The cost bucket and the
+client-credentials token: ``test_shopify_http.py``; the status tables: ``test_shopify_mapping.py``.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from graphql import parse, validate
 
 from actions.store import OperationNotSupported, OrderStatus, StoreUnavailable
 from actions.store import shopify_queries as q
-from actions.store.shopify import SHIPMENT_STATUS, ShopifyStore, return_reason, status_from_shopify
 from tests.actions.helpers import demo
-from tests.actions.store.conftest import settings_for
+from tests.actions.store.conftest import shopify_store
 from tests.actions.store.standins.shopify import SCHEMA
 from tests.actions.store.standins.shopify_cost import MAX_QUERY_COST, requested_cost
 
@@ -29,10 +29,6 @@ DOCUMENTS = {
 }
 
 
-def store(shop, **overrides) -> ShopifyStore:
-    return ShopifyStore(settings_for(shop, **overrides))
-
-
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
 def test_every_document_is_valid_and_within_the_cost_limit(name):
     document = DOCUMENTS[name]
@@ -42,7 +38,7 @@ def test_every_document_is_valid_and_within_the_cost_limit(name):
 
 
 async def test_requests_carry_the_access_token_header(shop):
-    await store(shop).get_order(demo(shop.orders, "in_transit").id)
+    await shopify_store(shop).get_order(demo(shop.orders, "in_transit").id)
     assert shop.requests
     for r in shop.requests:
         assert r.headers["x-shopify-access-token"] == shop.token
@@ -52,7 +48,7 @@ async def test_requests_carry_the_access_token_header(shop):
 
 async def test_the_number_is_the_order_name(shop):
     expected = demo(shop.orders, "cancellable")
-    await store(shop).get_order(expected.id)
+    await shopify_store(shop).get_order(expected.id)
     first = json.loads(shop.requests[0].body)
     assert first["variables"] == {"query": f'name:"#{expected.id[2:]}"'}
 
@@ -61,41 +57,19 @@ async def test_graphql_errors_in_a_200_body_are_unavailable(shop):
     shop.faults.add(200, body={"errors": [{"message": "Internal error", "extensions": {
         "code": "INTERNAL_SERVER_ERROR"}}]}, times=1)
     with pytest.raises(StoreUnavailable, match="INTERNAL_SERVER_ERROR"):
-        await store(shop).get_order(demo(shop.orders, "cancellable").id)
-
-
-async def test_throttled_queries_wait_for_the_bucket_and_succeed(shop):
-    shop.maximum = shop.available = 300.0  # one full order read empties it
-    shop.restore = 400.0
-    adapter = store(shop, cache_seconds=0)
-    ids = [o.id for o in shop.orders[:4]]
-    for order_id in ids:
-        assert (await adapter.get_order(order_id)).id == order_id
-    assert adapter.throttle.available is not None  # the client tracks the bucket Shopify reports
-    # Every read succeeded although each one empties the bucket: the client-side throttle waits
-    # before an overdraft and a THROTTLED answer is retried. How many answers were throttled
-    # depends on how fast the stand-in refills in real time (3 at load 2 in CI), so no bound.
-
-
-async def test_a_throttle_longer_than_the_wait_budget_gives_up_politely(shop):
-    shop.maximum = shop.available = 300.0
-    shop.restore = 10.0  # refilling 230 points would take ~20 s
-    adapter = store(shop, cache_seconds=0, max_wait=1.0)
-    await adapter.get_order(demo(shop.orders, "pending").id)
-    with pytest.raises(StoreUnavailable, match="rate limited"):
-        await adapter.get_order(demo(shop.orders, "cancellable").id)
+        await shopify_store(shop).get_order(demo(shop.orders, "cancellable").id)
 
 
 async def test_without_write_orders_a_cancel_is_an_agent_job(shop):
     shop.scopes.discard("write_orders")
     with pytest.raises(OperationNotSupported) as info:
-        await store(shop).cancel_order(demo(shop.orders, "cancellable").id)
+        await shopify_store(shop).cancel_order(demo(shop.orders, "cancellable").id)
     assert info.value.why == "permission"
 
 
 async def test_missing_catalogue_scopes_degrade_instead_of_failing(shop):
     shop.scopes -= {"read_inventory", "read_translations"}
-    adapter = store(shop)
+    adapter = shopify_store(shop)
     [runner] = (await adapter.search_products("urban runner", lang="en"))[:1]
     assert runner.name == "Zapatillas Urban Runner"  # the store's language, no translations
     assert all(v.stock is None for v in runner.variants)
@@ -104,7 +78,7 @@ async def test_missing_catalogue_scopes_degrade_instead_of_failing(shop):
 
 
 async def test_english_names_come_from_translations(shop):
-    [boots] = (await store(shop).search_products("chelsea boots", lang="en"))[:1]
+    [boots] = (await shopify_store(shop).search_products("chelsea boots", lang="en"))[:1]
     assert boots.name == "Leather Chelsea boots"
     assert "water-repellent" in boots.description
     assert {v.option("colour") for v in boots.variants} == {"Negro", "Marrón"}
@@ -112,7 +86,7 @@ async def test_english_names_come_from_translations(shop):
 
 async def test_cancel_waits_for_the_job_and_refunds(shop):
     expected = demo(shop.orders, "cancellable")
-    adapter = store(shop)
+    adapter = shopify_store(shop)
     await adapter.cancel_order(expected.id)
     assert len([r for r in shop.requests if b"AtiendeJob" in r.body]) >= 1
     fresh = await adapter.get_order(expected.id)
@@ -123,7 +97,7 @@ async def test_cancel_waits_for_the_job_and_refunds(shop):
 
 async def test_address_update_and_reread(shop):
     expected = demo(shop.orders, "pending")
-    adapter = store(shop)
+    adapter = shopify_store(shop)
     await adapter.change_address(expected.id, "Calle Mayor 5, 2º A, 28013 Madrid")
     assert (await adapter.get_order(expected.id)).shipping_address == \
         "Calle Mayor 5, 2º A, 28013 Madrid"
@@ -131,7 +105,7 @@ async def test_address_update_and_reread(shop):
 
 async def test_return_request_is_recorded_as_requested(shop):
     expected = demo(shop.orders, "return_window")
-    adapter = store(shop)
+    adapter = shopify_store(shop)
     boots = expected.items[0]
     record = await adapter.create_return(expected.id, item_ids=[boots["id"]],
                                          reason="me quedan pequeñas", refund_cents=12900)
@@ -145,72 +119,6 @@ async def test_return_request_is_recorded_as_requested(shop):
 async def test_vip_tag_marks_the_customer(shop):
     vip = demo(shop.orders, "high_amount")
     assert vip.customer["vip"]
-    assert (await store(shop).get_order(vip.id)).customer.vip
+    assert (await shopify_store(shop).get_order(vip.id)).customer.vip
     regular = demo(shop.orders, "cancellable")
-    assert not (await store(shop).get_order(regular.id)).customer.vip
-
-
-@pytest.mark.parametrize("node,expected", [
-    ({"displayFinancialStatus": "PENDING"}, OrderStatus.PENDING),
-    ({"displayFinancialStatus": "AUTHORIZED"}, OrderStatus.PENDING),
-    ({"displayFinancialStatus": "PAID"}, OrderStatus.PAID),
-    ({"displayFinancialStatus": "PAID", "fulfillments": [
-        {"status": "SUCCESS", "displayStatus": "CONFIRMED"}]}, OrderStatus.SHIPPED),
-    ({"displayFinancialStatus": "PAID", "fulfillments": [
-        {"status": "SUCCESS", "displayStatus": "OUT_FOR_DELIVERY"}]}, OrderStatus.IN_TRANSIT),
-    ({"displayFinancialStatus": "PAID", "fulfillments": [
-        {"status": "SUCCESS", "displayStatus": "DELIVERED"},
-        {"status": "SUCCESS", "displayStatus": "IN_TRANSIT"}]}, OrderStatus.IN_TRANSIT),
-    ({"displayFinancialStatus": "PAID", "fulfillments": [
-        {"status": "SUCCESS", "displayStatus": "DELIVERED"},
-        {"status": "CANCELLED", "displayStatus": "CANCELED"}]}, OrderStatus.DELIVERED),
-    ({"displayFinancialStatus": "REFUNDED"}, OrderStatus.REFUNDED),
-    ({"displayFinancialStatus": "PAID", "cancelledAt": "2026-11-20T10:00:00Z"},
-     OrderStatus.CANCELLED),
-])
-def test_status_table(node, expected):
-    assert status_from_shopify(node) == expected
-
-
-def test_webhook_shipment_statuses_map_too():
-    # REST fulfillment webhooks send lower-case shipment_status values
-    assert SHIPMENT_STATUS["out_for_delivery"] == OrderStatus.IN_TRANSIT
-    assert SHIPMENT_STATUS["delivered"] == OrderStatus.DELIVERED
-
-
-@pytest.mark.parametrize("text,code", [
-    ("me quedan pequeñas", "SIZE_TOO_SMALL"), ("too big", "SIZE_TOO_LARGE"),
-    ("llegó roto", "DEFECTIVE"), ("no es como en la foto", "NOT_AS_DESCRIBED"),
-    ("porque sí", "OTHER")])
-def test_return_reasons(text, code):
-    assert return_reason(text) == code
-
-
-async def test_dev_dashboard_app_gets_and_renews_its_token(shop):
-    adapter = store(shop, shopify_token="", shopify_client_id=shop.client_id,
-                    shopify_client_secret=shop.client_secret, cache_seconds=0)
-    shop.token_ttl = 60  # renewed a minute before expiry: every call asks for a new one
-    expected = demo(shop.orders, "cancellable")
-    assert (await adapter.get_order(expected.id)).id == expected.id
-    first = len(shop.calls("/admin/oauth/access_token", "POST"))
-    assert first >= 1
-    await adapter.get_order(expected.id)
-    assert len(shop.calls("/admin/oauth/access_token", "POST")) > first
-    tokens = {r.headers["x-shopify-access-token"] for r in shop.calls("/graphql.json")}
-    assert shop.token not in tokens and all(t.startswith("shpat_cc_") for t in tokens)
-
-
-async def test_a_revoked_token_is_renewed_once_on_401(shop):
-    adapter = store(shop, shopify_token="", shopify_client_id=shop.client_id,
-                    shopify_client_secret=shop.client_secret, cache_seconds=0)
-    expected = demo(shop.orders, "pending")
-    await adapter.get_order(expected.id)
-    shop.issued.clear()  # Shopify forgot the token (rotated secret, uninstall/reinstall)
-    assert (await adapter.get_order(expected.id)).id == expected.id
-
-
-async def test_wrong_client_secret_is_a_clear_credentials_error(shop):
-    adapter = store(shop, shopify_token="", shopify_client_id=shop.client_id,
-                    shopify_client_secret="not-the-secret")
-    with pytest.raises(StoreUnavailable, match="client credentials were rejected"):
-        await adapter.get_order(demo(shop.orders, "pending").id)
+    assert not (await shopify_store(shop).get_order(regular.id)).customer.vip

@@ -1,6 +1,6 @@
 """WooCommerce specifics against the stand-in: numbers that are not ids, Basic auth, pagination,
 the Shipment Tracking extension being absent, the writes (cancel + gateway refund + order note,
-address) and the status table that order webhooks will reuse."""
+address). The status table order webhooks reuse: ``test_woocommerce_mapping.py``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 import pytest
 
 from actions.store import InvalidOperation, OperationNotSupported, OrderStatus, StoreUnavailable
-from actions.store.woocommerce import WooCommerceStore, status_from_woo
+from actions.store.woocommerce import WooCommerceStore
 from tests.actions.helpers import demo
 from tests.actions.store.conftest import settings_for
 
@@ -120,19 +120,3 @@ async def test_a_write_is_never_sent_twice_after_a_5xx(woo):
     with pytest.raises(StoreUnavailable):
         await store(woo).cancel_order(demo(woo.orders, "cancellable").id)
     assert len(woo.calls("/wp-json/wc/v3/orders/", "PUT")) == 1
-
-
-@pytest.mark.parametrize("status,tracked,means,expected", [
-    ("pending", False, "delivered", OrderStatus.PENDING),
-    ("on-hold", False, "delivered", OrderStatus.PENDING),
-    ("processing", False, "delivered", OrderStatus.PAID),
-    ("processing", True, "delivered", OrderStatus.SHIPPED),
-    ("completed", True, "delivered", OrderStatus.DELIVERED),
-    ("completed", True, "shipped", OrderStatus.SHIPPED),
-    ("wc-delivered", False, "shipped", OrderStatus.DELIVERED),
-    ("cancelled", False, "delivered", OrderStatus.CANCELLED),
-    ("refunded", False, "delivered", OrderStatus.REFUNDED),
-    ("some-plugin-status", False, "delivered", OrderStatus.PAID),
-])
-def test_status_table(status, tracked, means, expected):
-    assert status_from_woo(status, tracked=tracked, completed_means=means) == expected

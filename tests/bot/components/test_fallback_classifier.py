@@ -212,3 +212,51 @@ def test_out_of_scope_ranking_stays_when_sure_off_or_the_runner_up_is_weak_or_fa
     far = _ranked_out_of_scope(0.55, "greet", 0.4, 0.3, out_of_scope_min_confidence=0.6)
     for message in (sure, off, weak, far):
         assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def _with_detector(intent: str, confidence: float, probability: float | None,
+                   **overrides: object) -> Message:
+    ranking = [{"name": intent, "confidence": confidence},
+               {"name": "greet", "confidence": 0.35}, {"name": "deny", "confidence": 0.01}]
+    data = {"text": "x", "intent": dict(ranking[0]), "intent_ranking": ranking, "entities": [],
+            "in_scope_similarity": 0.8, "language": "es"}
+    if probability is not None:
+        data["out_of_scope_probability"] = probability
+    message = Message(data=data)
+    config = {**AtiendeFallbackClassifier.get_default_config(), "threshold": 0.3,
+              "min_in_scope_similarity": 0.5, **overrides}
+    AtiendeFallbackClassifier(config).process([message])
+    return message
+
+
+def test_a_sure_detector_sends_a_confident_in_scope_guess_to_the_fallback() -> None:
+    assert _with_detector("complaint", 0.9, 0.95, out_of_scope_above=0.9).get(
+        "intent")["name"] == "nlu_fallback"
+    # below the setting, rule off, no score, or a form answer: the intent stays
+    for probability, above, intent in ((0.85, 0.9, "complaint"), (0.95, 0.0, "complaint"),
+                                       (None, 0.9, "complaint"), (0.95, 0.9, "inform")):
+        message = _with_detector(intent, 0.9, probability, out_of_scope_above=above)
+        assert message.get("intent")["name"] == intent
+
+
+def test_a_detector_sure_of_scope_lets_an_out_of_scope_ranking_give_way() -> None:
+    kept = _with_detector("nlu_fallback", 0.6, 0.05, in_scope_below=0.1)
+    assert kept.get("intent") == {"name": "greet", "confidence": 0.35}
+    for probability, below in ((0.2, 0.1), (0.05, 0.0), (None, 0.1)):
+        message = _with_detector("nlu_fallback", 0.6, probability, in_scope_below=below)
+        assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_the_offline_rescoring_passes_the_detector_probability() -> None:
+    from scripts.nlu_abstention import decide
+
+    config = {**AtiendeFallbackClassifier.get_default_config(), "threshold": 0.3,
+              "out_of_scope_above": 0.9, "in_scope_below": 0.1}
+    for intent, probability in (("complaint", 0.95), ("nlu_fallback", 0.05), ("greet", 0.5)):
+        message = _with_detector(intent, 0.6, probability, **config)
+        ranking = [{"name": intent, "confidence": 0.6}, {"name": "greet", "confidence": 0.35},
+                   {"name": "deny", "confidence": 0.01}]
+        record = {"ranking": ranking, "in_scope_similarity": 0.8,
+                  "language": "es", "text": "x", "entities": [],
+                  "out_of_scope_probability": probability}
+        assert decide(record, config) == message.get("intent")["name"]

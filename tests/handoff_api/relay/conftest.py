@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -69,3 +70,18 @@ async def graph() -> AsyncIterator[FakeGraph]:
     server = await FakeGraph().start()
     yield server
     await server.stop()
+
+
+class GraphThread:
+    """The fake Graph API on its own event loop in a thread (the app runs in TestClient's)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.graph = asyncio.run_coroutine_threadsafe(FakeGraph().start(), self.loop).result(10)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.graph.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
