@@ -2,6 +2,7 @@
 
     .venv/app/bin/python -m bench.turn_latency [--levels 1,5,20] [--seconds 40]
         [--variant NAME:VAR=VALUE,VAR=VALUE ...] [--client-cpus 1] [--server-cpus 0]
+        [--service-cpus actions=1 --service-cpus handoff=1]
         [--report reports/perf/turn_latency.json]
 
 Starts the three processes exactly as ``make run`` does (``scripts.run.running_system``) on free
@@ -367,9 +368,11 @@ def print_level(name: str, s: dict[str, Any]) -> None:
 
 
 def pin(pid: int, cpus: str) -> None:
-    """All threads of ``pid`` (and what it starts later) on ``cpus``."""
-    subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(pid)], check=False,
-                   capture_output=True)
+    """All threads of ``pid`` and of the processes it has started (the action server's Sanic
+    worker), and what they start later, on ``cpus``."""
+    for each in _descendants(pid):
+        subprocess.run(["taskset", "-a", "-p", "-c", cpus, str(each)], check=False,
+                       capture_output=True)
 
 
 def prepare_data_dir(base: Path) -> Path:
@@ -426,7 +429,8 @@ def measure_variant(name: str, extra_env: dict[str, str], args: argparse.Namespa
         with running_system(overrides) as system:
             for service in system.services:
                 if service.process is not None:
-                    pin(service.process.pid, args.server_cpus)
+                    pin(service.process.pid, args.service_cpus.get(service.name,
+                                                                   args.server_cpus))
             os.sched_setaffinity(0, _cpus(args.client_cpus))
             url = f"{system.settings.rasa_url}/webhooks/rest/webhook"
             # every script once first: lazily loaded parts (KB index, encoders) are not measured
@@ -493,6 +497,10 @@ def main() -> None:
                         help="NAME:VAR=VALUE,... (repeatable; default: one variant 'default')")
     parser.add_argument("--client-cpus", default="1")
     parser.add_argument("--server-cpus", default="0")
+    parser.add_argument("--service-cpus", action="append", default=[], metavar="NAME=CPUS",
+                        type=lambda s: tuple(s.split("=", 1)),
+                        help="pin one server process elsewhere than --server-cpus, e.g. "
+                             "actions=1 (repeatable; names: rasa, actions, handoff)")
     parser.add_argument("--no-timing", action="store_true",
                         help="measure without the per-stage timing wrappers")
     parser.add_argument("--py-spy", default=None,
@@ -502,11 +510,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     parser.add_argument("--report", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
+    args.service_cpus = dict(args.service_cpus)
     variants = [parse_variant(v) for v in args.variant] or [("default", {})]
     report = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_avg_at_start": os.getloadavg()},
         "client_cpus": args.client_cpus, "server_cpus": args.server_cpus,
+        **({"service_cpus": args.service_cpus} if args.service_cpus else {}),
         "seconds_per_level": args.seconds, "timing": not args.no_timing,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "variants": [],

@@ -64,7 +64,9 @@ The replacements are installed once per process by ``bot.tracker_store.DurableSQ
 server). Each replacement is checked against the Rasa version it was written for: with another
 version nothing is replaced and a warning says so. ``ATIENDE_RASA_SPEEDUPS=0`` turns all of this
 off (stock Rasa behaviour), which is how ``bench/turn_latency.py`` compares before and after;
-``ATIENDE_RASA_SPEEDUPS_OFF`` turns off some of the later ones (:data:`PARTS`).
+``ATIENDE_RASA_SPEEDUPS_OFF`` turns off some of the later ones (:data:`PARTS`). The NLU's exact
+shortcuts (``use_cache``, ``similarity_cache``, ``lr_layout``) live with the components, in
+``bot/components/nlu_speedups.py``, and obey the same two variables.
 """
 
 from __future__ import annotations

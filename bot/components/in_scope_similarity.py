@@ -9,7 +9,9 @@ example. ``AtiendeFallbackClassifier`` falls back when it is below ``min_in_scop
 development set together with the held-out set and cross-validation (reports/nlu/README.md).
 
 Training stores the normalised embeddings of the in-scope examples (about 4,500 × 512 float32,
-9 MB); at run time one matrix-vector product per message (well under a millisecond).
+9 MB); at run time one matrix-vector product per message (about a millisecond of CPU), kept in an
+LRU cache by the exact bytes of the message's vector (``similarity_cache`` in
+``bot/components/nlu_speedups.py``; one cache per loaded model).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.nlu_speedups import Lru, enabled
 
 SIMILARITY_KEY = "in_scope_similarity"
 OUT_OF_SCOPE = "nlu_fallback"
@@ -56,6 +60,7 @@ class InScopeSimilarity(GraphComponent):
         self._storage = model_storage
         self._resource = resource
         self._embeddings = embeddings
+        self._cache: Optional[Lru[float]] = Lru() if enabled("similarity_cache") else None
 
     def train(self, training_data: TrainingData) -> Resource:
         vectors = [
@@ -64,6 +69,8 @@ class InScopeSimilarity(GraphComponent):
         ]
         self._embeddings = (np.vstack(vectors) if vectors
                             else np.zeros((0, 1), dtype=np.float32))
+        if self._cache is not None:
+            self._cache = Lru()
         with self._storage.write_to(self._resource) as directory:
             np.save(directory / _FILE, self._embeddings)
         return self._resource
@@ -78,9 +85,19 @@ class InScopeSimilarity(GraphComponent):
             vector = sentence_vector(message)
             if vector is None or vector.shape[0] != self._embeddings.shape[1]:
                 continue
-            similarity = float(np.max(self._embeddings @ vector))
+            similarity = self._similarity(vector)
             message.set(SIMILARITY_KEY, round(similarity, 4), add_to_output=True)
         return messages
+
+    def _similarity(self, vector: np.ndarray) -> float:
+        if self._cache is None:
+            return float(np.max(self._embeddings @ vector))
+        key = vector.tobytes()
+        similarity = self._cache.get(key)
+        if similarity is None:
+            similarity = float(np.max(self._embeddings @ vector))
+            self._cache.put(key, similarity)
+        return similarity
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,

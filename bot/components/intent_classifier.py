@@ -8,7 +8,9 @@ carries what n-grams cannot: paraphrases nobody wrote in the training data.
 
 Rasa's `LogisticRegressionClassifier` concatenates raw counts with dense features and fixes the
 regularisation, so long messages dominate and the embedding is drowned; this subclass only
-changes the feature scaling and exposes `C` and the dense weight.
+changes the feature scaling and exposes `C` and the dense weight. A loaded classifier keeps its
+coefficients in Fortran order (``lr_layout`` in ``bot/components/nlu_speedups.py``): scikit-learn
+multiplies by their transpose, which scipy would otherwise copy whole for every message.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 import numpy as np
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -24,6 +27,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.preprocessing import normalize
+
+from bot.components.nlu_speedups import enabled, fortran_coef
 
 
 @DefaultV1Recipe.register(
@@ -62,3 +67,11 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         super().validate_config(config)
         if float(config.get("C", 1.0)) <= 0:
             raise ValueError("LinearIntentClassifier C must be positive")
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+        component = super().load(config, model_storage, resource, execution_context, **kwargs)
+        if enabled("lr_layout"):
+            fortran_coef(component.clf)
+        return component

@@ -9,7 +9,9 @@ language), a linear classifier on these embeddings alone reaches macro F1 0.84 (
 reports/nlu/.
 
 Only sentence-level features are added (one 512-d vector per message). The encoder is loaded once
-per process, lazily, and messages are encoded in batches during training.
+per process, lazily, and messages are encoded in batches during training. A single message (a
+parse) is looked up first in an LRU cache keyed by its exact text (``use_cache`` in
+``bot/components/nlu_speedups.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.nlu_speedups import Lru, enabled
+
 DIMENSION = 512
 
 
@@ -37,6 +41,8 @@ class _Encoder:
 
     _model: Any = None
     _lock = threading.Lock()
+    #: single texts' vectors from this process's (only) model, read-only
+    cache: Lru[np.ndarray] = Lru()
 
     @classmethod
     def encode(cls, texts: List[str]) -> np.ndarray:
@@ -48,6 +54,17 @@ class _Encoder:
                     cls._model = USE()
         vectors = np.asarray(cls._model.encode(texts), dtype=np.float32)
         return vectors.reshape(len(texts), DIMENSION)
+
+    @classmethod
+    def encode_one(cls, text: str) -> np.ndarray:
+        """``encode([text])[0]``, from the cache when this text was encoded alone before. Only
+        batches of one are cached: the encoder's output for a text depends on its batch."""
+        vector = cls.cache.get(text)
+        if vector is None:
+            vector = cls.encode([text])[0]
+            vector.setflags(write=False)  # shared by every parse of this text
+            cls.cache.put(text, vector)
+        return vector
 
 
 @DefaultV1Recipe.register(
@@ -71,6 +88,7 @@ class USEFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
+        self._cached = enabled("use_cache")
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self._featurize([m for m in training_data.training_examples if m.get(TEXT)])
@@ -81,13 +99,19 @@ class USEFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     def _featurize(self, messages: List[Message]) -> None:
+        if self._cached and len(messages) == 1:
+            self._add(messages[0], _Encoder.encode_one(messages[0].get(TEXT)))
+            return
         size = int(self._config["batch_size"])
         for start in range(0, len(messages), size):
             batch = messages[start:start + size]
             vectors = _Encoder.encode([m.get(TEXT) for m in batch])
             for message, vector in zip(batch, vectors, strict=True):
-                message.add_features(Features(vector.reshape(1, DIMENSION), FEATURE_TYPE_SENTENCE,
-                                              TEXT, self._identifier))
+                self._add(message, vector)
+
+    def _add(self, message: Message, vector: np.ndarray) -> None:
+        message.add_features(Features(vector.reshape(1, DIMENSION), FEATURE_TYPE_SENTENCE,
+                                      TEXT, self._identifier))
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
