@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -12,33 +11,21 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components.in_scope_similarity import SIMILARITY_KEY, InScopeSimilarity
-from bot.components.use_featurizer import USEFeaturizer
 
 TRAIN = [("¿dónde está mi pedido?", "order_status"), ("quiero devolver unas zapatillas",
          "return_request"), ("where is my parcel?", "order_status"),
          ("cuéntame un chiste", "nlu_fallback"), ("tell me a joke", "nlu_fallback")]
 
 
-@pytest.fixture(scope="module")
-def featurizer() -> USEFeaturizer:
-    return USEFeaturizer({**USEFeaturizer.get_default_config()}, "use")
-
-
-def _messages(featurizer: USEFeaturizer, rows: list[tuple[str, str | None]]) -> list[Message]:
-    messages = [Message(data={"text": t, **({"intent": i} if i else {})}) for t, i in rows]
-    featurizer.process(messages)
-    return messages
-
-
 def test_similarity_is_high_for_a_paraphrase_and_low_for_chit_chat(
-        tmp_path: Path, featurizer: USEFeaturizer) -> None:
+        tmp_path: Path, featurize) -> None:
     storage = LocalModelStorage(tmp_path)
     resource = Resource("in_scope")
     context = ExecutionContext(node_name="in_scope", graph_schema=None)  # type: ignore[arg-type]
     component = InScopeSimilarity.create({}, storage, resource, context)
-    component.train(TrainingData(_messages(featurizer, TRAIN)))
+    component.train(TrainingData(featurize(TRAIN)))
     loaded = InScopeSimilarity.load({}, storage, resource, context)
-    near, far, joke = _messages(featurizer, [("¿dónde está mi paquete?", None),
+    near, far, joke = featurize([("¿dónde está mi paquete?", None),
                                              ("¿cuál es la capital de Australia?", None),
                                              ("tell me a funny joke", None)])
     loaded.process([near, far, joke])

@@ -16,7 +16,6 @@ from bot.components.out_of_scope_detector import (
     OutOfScopeDetector,
     read_corpus,
 )
-from bot.components.use_featurizer import USEFeaturizer
 
 TRAIN = [("¿dónde está mi pedido?", "order_status"), ("quiero devolver unas zapatillas",
          "return_request"), ("where is my parcel?", "order_status"),
@@ -28,19 +27,8 @@ CORPUS = ["enciende la luz del salón", "apaga la calefacción", "¿qué tiempo 
           "play some jazz", "set an alarm for seven"]
 
 
-@pytest.fixture(scope="module")
-def featurizer() -> USEFeaturizer:
-    return USEFeaturizer({**USEFeaturizer.get_default_config()}, "use")
-
-
-def _messages(featurizer: USEFeaturizer, rows: list[tuple[str, str | None]]) -> list[Message]:
-    messages = [Message(data={"text": t, **({"intent": i} if i else {})}) for t, i in rows]
-    featurizer.process(messages)
-    return messages
-
-
 def test_assistant_requests_score_out_of_scope_and_shop_requests_in_scope(
-        tmp_path: Path, featurizer: USEFeaturizer) -> None:
+        tmp_path: Path, featurize) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "mixed.txt").write_text("\n".join(CORPUS) + "\n\n", encoding="utf-8")
@@ -50,9 +38,9 @@ def test_assistant_requests_score_out_of_scope_and_shop_requests_in_scope(
     resource = Resource("oos")
     context = ExecutionContext(node_name="oos", graph_schema=None)  # type: ignore[arg-type]
     OutOfScopeDetector.create(config, storage, resource, context).train(
-        TrainingData(_messages(featurizer, TRAIN)))
+        TrainingData(featurize(TRAIN)))
     loaded = OutOfScopeDetector.load(config, storage, resource, context)
-    shop, lights = _messages(featurizer, [("¿cuándo llega mi paquete?", None),
+    shop, lights = featurize([("¿cuándo llega mi paquete?", None),
                                           ("baja las persianas del dormitorio", None)])
     loaded.process([shop, lights])
     assert 0.0 <= shop.get(PROBABILITY_KEY) < 0.5 < lights.get(PROBABILITY_KEY) <= 1.0
