@@ -191,10 +191,10 @@ async def post(server: SanicHarness, address: str, body: dict[str, Any],
             return resp.status, json.loads(await resp.text()), dict(resp.headers)
 
 
-async def blocked(server: SanicHarness, agent: FakeAgent, address: str,
+async def blocked(server: SanicHarness, agent: FakeAgent, address: str, delay: float = 0.5,
                   **settings: Any) -> asyncio.Task:
-    """Admission ``settings`` and one slow turn (0.5 s) already running from ``address``."""
-    agent.delay = 0.5
+    """Admission ``settings`` and one slow turn (``delay`` s) already running from ``address``."""
+    agent.delay = delay
     server.app.ctx.atiende_admission.settings = AdmissionSettings(
         per_client=3, wait_seconds=30, retry_after=3, **settings)
     blocker = asyncio.create_task(post(server, address, {"sender": "blocker", "message": "hola"}))
@@ -286,7 +286,8 @@ async def test_a_client_that_hangs_up_while_its_turn_waits_can_resend_it_at_once
         server: SanicHarness, agent: FakeAgent) -> None:
     """The turn never ran, so its id is free again: the resend runs it (not 409 "being
     processed" until the ledger's lease runs out)."""
-    blocker = await blocked(server, agent, "127.0.10.1", in_progress=1, waiting=2)
+    # the blocker runs 2 s, so the hang-up is seen while the turn still waits, as it is meant to
+    blocker = await blocked(server, agent, "127.0.10.1", delay=2.0, in_progress=1, waiting=2)
     body = {"sender": "impatient", "message": "hola", "message_id": "i-1"}
     connector = aiohttp.TCPConnector(local_addr=("127.0.10.2", 0))
     async with aiohttp.ClientSession(connector=connector) as s:
@@ -294,11 +295,19 @@ async def test_a_client_that_hangs_up_while_its_turn_waits_can_resend_it_at_once
             async with s.post(server.url + "/webhooks/rest/webhook", json=body,
                               timeout=aiohttp.ClientTimeout(total=0.1)):
                 pass
-    assert (await blocker)[0] == 200
-    for _ in range(50):  # the server notices the hang-up
+    for _ in range(75):  # the server notices the hang-up
         if not server.app.ctx.atiende_admission.waiting:
             break
         await asyncio.sleep(0.02)
-    status, answer, _ = await post(server, "127.0.10.2", body)
+    assert not server.app.ctx.atiende_admission.waiting and not blocker.done()
+    assert "i-1" not in [m.message_id for m in agent.handled]  # it never ran
+    # its ledger claim is released in a worker thread just after the withdrawal: a resend in that
+    # instant is told 409 (being processed); within a second it runs (not after the lease)
+    for _ in range(50):
+        status, answer, _ = await post(server, "127.0.10.2", body)
+        if status != 409:
+            break
+        await asyncio.sleep(0.02)
     assert status == 200 and answer == [{"recipient_id": "impatient", "text": "echo: hola"}]
+    assert (await blocker)[0] == 200
     assert [m.message_id for m in agent.handled].count("i-1") == 1
