@@ -167,15 +167,15 @@ class HandoffAwareRestInput(RestInput):
                 return polite_429(sender_id, refused.error, t(refused.text_key, language),
                                   refused.retry_after)
             except asyncio.CancelledError:
-                logger.error("rest.message_timeout sender=%s message_id=%s", sender_id,
-                             message_id)
+                logger.error("rest.message_timeout sender=%s message_id=%s",
+                             web_conversation.fingerprint(sender_id), message_id)
                 if raw_id is not None and not admitted:  # it never ran: the resend may run it
                     await asyncio.shield(asyncio.to_thread(gate.ledger.release, "rest",
                                                            sender_id, message_id))
                 raise
             except Exception:
-                logger.exception("rest.message_failed sender=%s message_id=%s", sender_id,
-                                 message_id)
+                logger.exception("rest.message_failed sender=%s message_id=%s",
+                                 web_conversation.fingerprint(sender_id), message_id)
                 if raw_id is not None:
                     await asyncio.to_thread(gate.ledger.release, "rest", sender_id, message_id)
                 return response.json({"error": "the message could not be processed"},
