@@ -57,6 +57,12 @@ def kill_api_mid_handoff(seam: Seam, cid: str) -> None:
         elif stage == "waiting":  # "¿hay alguien ahí?" was sent while the API was dead
             routes["outbox"] = seam.api_rows(cid)
             seam.restart("handoff")
+        elif stage == "closing":
+            # the agent closes once what the shopper wrote meanwhile reached the console: the
+            # bot's outbox has delivered it. Without this wait the close raced the retrier: under
+            # load (CI, stop 22) the agent resolved first and "¿hay alguien ahí?" went from the
+            # outbox to the resumed bot (answered once, nothing lost) and never into the API
+            seam.wait_settled([cid], PATIENCE)
         elif stage == "closed":
             seam.kill("handoff")
             seam.restart("handoff")
