@@ -29,6 +29,7 @@ from kb_index.passages import (
     heading_text,
     passage_facts,
 )
+from kb_index import passage_ranker
 from kb_index.picker import Picker
 from kb_index.second import ARTICLE_WEIGHT, SecondEncoder
 from kb_index.settings import second_encoder_enabled
@@ -145,6 +146,7 @@ class KBIndex:
             raise KBIndexError("index is inconsistent: one heading vector per chunk expected; "
                                "rebuild it with --force")
         self.passage_facts = passage_facts(self.chunks)
+        passage_ranker.warm(self)  # Spanish passages' stems, for the Spanish passage ranker
         # One vector per question of each article version (see article_questions()).
         self._question_article = np.array([a for a, _ in article_questions(self.chunks)],
                                           dtype=np.int64)

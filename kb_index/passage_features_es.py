@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -83,6 +84,12 @@ def question_types(query: str) -> dict[str, bool]:
     return out
 
 
+@lru_cache(maxsize=64)
+def _query_stems(query: str) -> frozenset[str]:
+    """A question's stems: a search ranks up to three articles' passages for one question."""
+    return frozenset(tokenize(query, "es"))
+
+
 def stem_sets(texts: Sequence[str]) -> list[frozenset[str]]:
     """The Spanish stems of each text (kb_index.lexical.tokenize), computed once per passage."""
     return [frozenset(tokenize(t, "es")) for t in texts]
@@ -96,7 +103,7 @@ def spanish_features(query: str, heads: Sequence[frozenset[str]],
     ``heads`` / ``bodies``: :func:`stem_sets` of what each passage's heading vector encodes
     (kb_index.passages.heading_text) and of its heading and text; ``texts`` (heading and text)
     only for the question-type columns, left 0 without them."""
-    q = set(tokenize(query, "es"))
+    q = _query_stems(query)
     n = len(bodies)
     idf = {s: math.log((n + 1) / (sum(s in b for b in bodies) + 0.5)) for s in q}
     total_idf = sum(idf.values()) or 1.0

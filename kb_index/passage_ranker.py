@@ -24,6 +24,7 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -133,17 +134,52 @@ class Featurizer:
                       ml_full[i], ml_head[i], ml_full[i] - ml_full.max()]
         return rows, out
 
-    def stems(self, rows: list[int]) -> tuple[list[frozenset[str]], list[frozenset[str]]]:
-        """Spanish stems of each passage's heading (as its heading vector reads it) and of its
-        heading and text, computed once per passage (kb_index.passage_features_es)."""
-        cache: dict[int, tuple[frozenset[str], frozenset[str]]] = self.__dict__.setdefault(
-            "_stems", {})
-        for row in rows:
-            if row not in cache:
-                chunk = self.index.chunks[row]
-                head, body = stem_sets([heading_text(chunk), f"{chunk.heading}\n{chunk.text}"])
-                cache[row] = (head, body)
-        return [cache[r][0] for r in rows], [cache[r][1] for r in rows]
+    def signals(self, query: str, lang: str, article: str, qv: np.ndarray,
+                bm25_all: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """The first nine :data:`FEATURES` only (the hand-set signals and the other language
+        version's cosines), for a normalised ``query``: what the Spanish model needs, without
+        the per-passage loop of :meth:`matrix`."""
+        index = self.index
+        rows, others = self.rows(article, lang)
+        needs = question_needs(query, lang)
+        facts = [index.passage_facts[r] for r in rows]
+        full, head = index.vectors[rows] @ qv, index.heading_vectors[rows] @ qv
+        o_full, o_head = (full, head) if others is None else \
+            (index.vectors[others] @ qv, index.heading_vectors[others] @ qv)
+        kind = np.zeros(len(rows))
+        for wanted, has in ((needs.time, "has_duration"), (needs.money, "has_money")):
+            if wanted:
+                kind += [1.0 if getattr(f, has) else -1.0 for f in facts]
+        named = [len(needs.named & f.named) / len(needs.named) if needs.named else 0.0
+                 for f in facts]
+        over = [f.threshold is not None and any(a > f.threshold for a in needs.amounts)
+                for f in facts]
+        lead = [f.lead for f in facts]
+        out = np.column_stack([full, head, bm25_all[rows], kind, named, lead, over, o_full,
+                               o_head]).astype(np.float64)
+        return rows, out
+
+
+def passage_stems(index: KBIndex, rows: Sequence[int]
+                  ) -> tuple[list[frozenset[str]], list[frozenset[str]]]:
+    """Spanish stems of each passage's heading (as its heading vector reads it) and of its
+    heading and text (kb_index.passage_features_es), computed once per passage and kept on the
+    index."""
+    cache: dict[int, tuple[frozenset[str], frozenset[str]]] = index.__dict__.setdefault(
+        "_passage_stems", {})
+    for row in rows:
+        if row not in cache:
+            chunk = index.chunks[row]
+            head, body = stem_sets([heading_text(chunk), f"{chunk.heading}\n{chunk.text}"])
+            cache[row] = (head, body)
+    return [cache[r][0] for r in rows], [cache[r][1] for r in rows]
+
+
+def warm(index: KBIndex) -> None:
+    """Stem every Spanish passage now (index load) rather than on a shopper's first question,
+    when the Spanish model is there to use them."""
+    if learned_weights_es() is not None:
+        passage_stems(index, [i for i, c in enumerate(index.chunks) if c.lang == "es"])
 
 
 def _featurizer(index: KBIndex) -> Featurizer:
@@ -166,13 +202,14 @@ def learned_scores_es(index: KBIndex, rows: list[int], query: str, qv: np.ndarra
         return None
     base, extra, weights = model
     chunk = index.chunks[rows[0]]
-    featurizer = _featurizer(index)
-    feature_rows, x = featurizer.matrix(query, "es", chunk.article_id, qv, None,
-                                        normalised=True, bm25_all=bm25_all)
+    if max(base, default=0) < 9:
+        feature_rows, x = _featurizer(index).signals(query, "es", chunk.article_id, qv, bm25_all)
+    else:
+        feature_rows, x = _featurizer(index).matrix(query, "es", chunk.article_id, qv, None,
+                                                    normalised=True, bm25_all=bm25_all)
     if list(feature_rows) != list(rows):
         return None
-    heads, bodies = featurizer.stems(rows)
-    x_es = spanish_features(query, heads, bodies)
+    x_es = spanish_features(query, *passage_stems(index, rows))
     return np.asarray(np.hstack([x[:, base], x_es[:, extra]]) @ weights)
 
 
