@@ -1,4 +1,4 @@
-"""A learned passage ranker for English questions, with MiniLM's cosines among its features.
+"""Learned passage rankers: English with MiniLM's cosines among its features, Spanish with stems.
 
 The hand-set passage score (kb_index.passages) adds seven signals with weights chosen by hand. The
 fourth round's bench (bench/kb_passage_ranker.py) measured a linear listwise model over 22 features
