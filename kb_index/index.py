@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from kb_index import passage_ranker
 from kb_index.documents import Chunk, corpus_hash
 from kb_index.encoders import Encoder, canonical_name, load_encoder
 from kb_index.lexical import STOPWORDS, BM25Ranker
@@ -29,7 +30,6 @@ from kb_index.passages import (
     heading_text,
     passage_facts,
 )
-from kb_index import passage_ranker
 from kb_index.picker import Picker
 from kb_index.second import ARTICLE_WEIGHT, SecondEncoder
 from kb_index.settings import second_encoder_enabled
