@@ -137,3 +137,8 @@ def test_a_file_of_the_previous_version_is_upgraded_in_place(tmp_path: Path) -> 
     outbox = Outbox(path)
     assert sorted(i.message_id for i in outbox._due(10)) == ["m1", "m9"]
     assert Outbox(path)._due(10) == [], "both leased by the first replica"
+
+
+def test_outbox_backoff_grows_and_is_capped() -> None:
+    box = Outbox(Path("/nonexistent/never-opened.db"), base_delay=1, max_delay=30)
+    assert [box.backoff(n) for n in (1, 2, 3, 4, 6, 10)] == [1, 2, 4, 8, 30, 30]
