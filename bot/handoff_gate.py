@@ -69,9 +69,6 @@ class Route(str, enum.Enum):
     QUEUED = "queued"        # handoff API down: stored in the outbox, will be retried
 
 
-TO_BOT = "to_bot"              # 202: the handoff has just closed; the resumed bot answers
-
-
 TO_BOT = "to_bot"  # ledger "channel" of messages handed to the bot after a handoff
 LEAVE_INTENTS = {"leave_queue", "stop"}  # while queued, "para" / "olvídalo" mean "leave" too
 LEAVE_PAYLOAD = "/leave_queue"  # the widget's "back to the assistant" button sends this
@@ -227,6 +224,7 @@ class HandoffGate:
         await self.outbox.add(message_id=message_id, conversation_id=sender, channel=channel,
                               text=text, ts=ts, error=detail,
                               status="dead" if rejected else "pending")
+        self.retrier.saw(outcome, detail)
         self._retry_soon()
         if rejected:
             logger.error("handoff_gate.rejected sender=%s message_id=%s (%s): kept in outbox "
