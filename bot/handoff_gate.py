@@ -69,9 +69,6 @@ class Route(str, enum.Enum):
     QUEUED = "queued"        # handoff API down: stored in the outbox, will be retried
 
 
-TO_BOT = "to_bot"              # 202: the handoff has just closed; the resumed bot answers
-
-
 TO_BOT = "to_bot"  # ledger "channel" of messages handed to the bot after a handoff
 LEAVE_INTENTS = {"leave_queue", "stop"}  # while queued, "para" / "olvídalo" mean "leave" too
 LEAVE_PAYLOAD = "/leave_queue"  # the widget's "back to the assistant" button sends this
