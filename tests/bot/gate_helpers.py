@@ -44,14 +44,14 @@ def make_gate(url: str, path: Path) -> HandoffGate:
                        Outbox(path, base_delay=0.05, max_delay=0.2), poll_interval=0.1)
 
 
-async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
+async def wait_for(predicate: Any, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
 
 
-async def wait_counts(outbox: Outbox, expected: dict, timeout: float = 5.0) -> None:
+async def wait_counts(outbox: Outbox, expected: dict, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while (counts := await outbox.counts()) != expected:
         assert time.monotonic() < deadline, f"outbox is {counts}, expected {expected}"

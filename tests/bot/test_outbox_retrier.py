@@ -92,7 +92,9 @@ async def test_permanent_refusal_is_kept_as_dead_not_retried(tmp_path: Path) -> 
     try:
         assert await gate.route(agent, message("x" * 3000), rasa,
                                 message_id="big") is Route.QUEUED
-        await asyncio.sleep(0.3)
+        # the dead letter is reported by the retrier: wait for it rather than for 0.3 s
+        await wait_for(lambda: any(r["path"] == "/api/dead-letters" for r in api.requests))
+        await asyncio.sleep(0.3)  # time for a wrong second try of the refused message to show
         posts = [r for r in api.requests if r["path"].endswith("/messages")]
         assert len(posts) == 1 and rasa.messages == []
         assert (await gate.outbox.counts()) == {"dead": 1}
