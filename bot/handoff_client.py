@@ -125,6 +125,15 @@ class HandoffApiClient:
             return False
         return status == 200
 
+    async def is_up(self, timeout: float = 2.0) -> bool:
+        """True when the handoff API answers its ``/health`` with 2xx (no token needed)."""
+        try:
+            async with self._session().get(f"{self.base_url}/health",
+                                           timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+                return 200 <= resp.status < 300
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            return False
+
     async def post_message(self, *, conversation_id: str, message_id: str, text: str,
                            ts: float, channel: str) -> tuple[Delivery, str]:
         """POST one shopper message; returns the outcome and a short detail for logs."""

@@ -224,6 +224,7 @@ class HandoffGate:
         await self.outbox.add(message_id=message_id, conversation_id=sender, channel=channel,
                               text=text, ts=ts, error=detail,
                               status="dead" if rejected else "pending")
+        self.retrier.saw(outcome, detail)
         self._retry_soon()
         if rejected:
             logger.error("handoff_gate.rejected sender=%s message_id=%s (%s): kept in outbox "

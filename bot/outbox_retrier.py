@@ -5,6 +5,12 @@ the SQLite outbox (:mod:`bot.outbox`); this background task tries the oldest due
 conversation with backoff, until the API stores it. An item whose handoff has closed meanwhile
 (404) is given to the bot instead; one refused for good is kept as dead and reported to the
 handoff API as a dead letter. Started and stopped by the gate (:mod:`bot.handoff_gate`).
+
+While items wait out a long back-off because the API could not be reached at all (killed,
+restarting, network), the retrier asks its ``/health`` every ``probe_interval`` seconds and
+tries them at once when it answers: after a 10-minute outage the back-off has grown to minutes,
+and the agent, back at the console, would otherwise answer without what the shopper wrote
+meanwhile (found by tests/faults: an agent closed the handoff before the message arrived).
 """
 
 from __future__ import annotations
@@ -28,11 +34,14 @@ class OutboxRetrier:
     """One background task per gate that empties the outbox into the handoff API."""
 
     def __init__(self, client: HandoffApiClient, outbox: Outbox, to_bot: ToBot, *,
-                 poll_interval: float = 30.0) -> None:
+                 poll_interval: float = 30.0, probe_interval: float = 2.0) -> None:
         self.client = client
         self.outbox = outbox
         self.to_bot = to_bot
         self.poll_interval = poll_interval
+        self.probe_interval = probe_interval
+        # the last try could not reach the API at all (not a 5xx: that one keeps its back-off)
+        self.unreachable = False
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
 
@@ -61,6 +70,7 @@ class OutboxRetrier:
             outcome, detail = await self.client.post_message(
                 conversation_id=item.conversation_id, message_id=item.message_id,
                 text=item.text, ts=item.ts, channel=item.channel)
+            self.saw(outcome, detail)
             if outcome in (Delivery.STORED, Delivery.TO_BOT):
                 await self.outbox.mark_delivered(item.id)
                 delivered += 1
@@ -93,6 +103,30 @@ class OutboxRetrier:
                 await self.outbox.mark_reported(item.id)
         return delivered
 
+    def saw(self, outcome: Delivery, detail: str) -> None:
+        """Note the outcome of a POST to the API (the retrier's or the gate's): unreachable
+        when no HTTP answer came back at all."""
+        self.unreachable = outcome is Delivery.UNAVAILABLE and not detail.startswith("HTTP")
+
+    async def probe(self) -> int:
+        """Ask the API whether it is back; if so, make every waiting item due now. Returns how
+        many were made due (0 while the API is still unreachable)."""
+        if not await self.client.is_up():
+            return 0
+        self.unreachable = False
+        due = await self.outbox.retry_now()
+        logger.info("handoff_gate.api_back retrying=%d", due)
+        return due
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until woken; True when woken."""
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=max(seconds, 0.01))
+        except asyncio.TimeoutError:
+            return False
+        return True
+
     async def _retry_loop(self) -> None:
         logger.info("handoff_gate.retrier_started outbox=%s", self.outbox.path)
         while True:
@@ -102,7 +136,10 @@ class OutboxRetrier:
             except Exception:  # never let the retrier die on a transient SQLite error
                 logger.exception("handoff_gate.retrier_error")
                 wait = None
-            wait = self.poll_interval if wait is None else min(wait, self.poll_interval)
-            self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.01))
+            if wait is not None and self.unreachable and wait > self.probe_interval:
+                if not await self._sleep(self.probe_interval):
+                    with contextlib.suppress(Exception):  # a probe never stops the retrier
+                        await self.probe()
+                continue
+            await self._sleep(self.poll_interval if wait is None
+                              else min(wait, self.poll_interval))

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.handoff_gate import Route
+from bot.handoff_client import HandoffApiClient
+from bot.handoff_gate import HandoffGate, Route
+from bot.outbox import Outbox
 from tests.bot.channels.harness import FakeAgent, Recorder
 from tests.bot.gate_helpers import (
     CID,
@@ -102,6 +104,59 @@ async def test_permanent_refusal_is_kept_as_dead_not_retried(tmp_path: Path) -> 
         # API takes it: this stand-in refuses everything, so it is still unreported)
         reports = [r["json"] for r in api.requests if r["path"] == "/api/dead-letters"]
         assert reports and reports[0]["message_id"] == "big" and reports[0]["reason"]
+    finally:
+        await gate.close()
+        await api.stop()
+
+
+async def test_after_an_outage_the_message_goes_when_the_api_is_back_not_when_its_back_off_ends(
+        tmp_path: Path) -> None:
+    """The API was unreachable long enough for the back-off to grow to minutes (here: 10 minutes
+    from the first try). Once its /health answers, the waiting message is tried at once: the
+    agent back at the console must get it before answering (tests/faults: an agent closed the
+    handoff before a message sent during the outage arrived)."""
+    port = free_port()  # nothing listens here yet: connection refused
+    client = HandoffApiClient(f"http://127.0.0.1:{port}", "bot-token", timeout=2)
+    gate = HandoffGate(client, Outbox(tmp_path / "o.db", base_delay=600.0, max_delay=600.0),
+                       poll_interval=0.1)
+    gate.retrier.probe_interval = 0.1
+    rasa, agent = Collector(), FakeAgent()
+    await agent.pause(CID)
+    try:
+        assert await gate.route(agent, message("¿hola? ¿sigue ahí?"), rasa,
+                                message_id="m-outage") is Route.QUEUED
+        assert gate.retrier.unreachable
+        assert 500 < (await gate.outbox.next_due_in() or 0) <= 600, "a long back-off"
+        api = await Recorder(status=201).start(port=port)
+        try:
+            await wait_counts(gate.outbox, {"delivered": 1})
+            posts = [r for r in api.requests if r["path"].endswith("/messages")]
+            assert [p["json"]["message_id"] for p in posts] == ["m-outage"]
+            assert any(r["path"] == "/health" for r in api.requests), "found by the probe"
+            assert not gate.retrier.unreachable
+        finally:
+            await api.stop()
+    finally:
+        await gate.close()
+
+
+async def test_a_failing_api_keeps_its_back_off_it_is_not_probed(tmp_path: Path) -> None:
+    """A 503 is an answer: the API is up but failing, and the back-off protects it. Only an
+    unreachable API is probed."""
+    api = await Recorder(status=503).start()
+    gate = HandoffGate(HandoffApiClient(api.url, "bot-token", timeout=2),
+                       Outbox(tmp_path / "o.db", base_delay=600.0, max_delay=600.0),
+                       poll_interval=0.1)
+    gate.retrier.probe_interval = 0.05
+    rasa, agent = Collector(), FakeAgent()
+    await agent.pause(CID)
+    try:
+        assert await gate.route(agent, message(), rasa, message_id="m-503") is Route.QUEUED
+        gate.start()
+        await asyncio.sleep(0.5)  # ten probe intervals: none may be used
+        assert not gate.retrier.unreachable
+        assert [r["path"] for r in api.requests] == [f"/api/conversations/{CID}/messages"]
+        assert (await gate.outbox.counts()) == {"pending": 1}
     finally:
         await gate.close()
         await api.stop()
