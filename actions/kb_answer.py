@@ -31,7 +31,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.i18n import normalize_language, register, t
-from kb_index.index import Hit, KBIndex, KBIndexError
+from kb_index.index import Hit, KBIndex
+from kb_index.persist import KBIndexError
 from kb_index.settings import answer_threshold, data_dir, index_dir
 from privacy.records import analytics_record, append_jsonl, privacy_key
 

@@ -7,7 +7,7 @@
 Starts the cluster of ``make cluster`` (scripts/cluster.py: HAProxy, 2 Rasa servers, 2 action
 servers, 2 handoff API processes on PostgreSQL + Redis) on free ports with databases of its own
 (dropped at the end), and drives it with the closed-loop REST shoppers of
-``bench/turn_latency.py`` (the same scripted mix: small talk, KB, order status with
+``bench/turn_load.py`` (the same scripted mix: small talk, KB, order status with
 verification, handoff) through the balancer. ``--sequence`` says how many Rasa replicas serve
 each round, in one run and on one cluster, so both variants see the same machine: a round with
 1 replica stops ``rasa-2`` (HAProxy's health check takes it out) and a later round with 2 starts
@@ -33,14 +33,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench.turn_latency import (
-    _cpus,
-    pin,
-    print_level,
-    run_level,
-    summarise,
-    warm_up,
-)
+from bench.turn_latency import _cpus
+from bench.turn_load import pin, run_level, warm_up
+from bench.turn_report import print_level, summarise
 
 OVERRIDES = {  # shoppers ask for a person at any hour; the order script needs the demo store
     "BUSINESS_HOURS": "mon-sun 00:00-23:59", "ATIENDE_ENV": "development"}

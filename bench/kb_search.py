@@ -27,7 +27,8 @@ import numpy as np
 from kb_index.documents import chunk_articles, load_sources
 from kb_index.encoders import DEFAULT_ENCODER, load_encoder
 from kb_index.evaluate import load_queries
-from kb_index.index import KBIndex, article_questions
+from kb_index.index import KBIndex
+from kb_index.persist import article_questions
 from kb_index.store import IVF_NPROBE, VectorStore, recall_at_k
 
 

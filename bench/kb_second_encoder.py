@@ -30,8 +30,9 @@ import numpy as np
 
 from bench.kb_passage_ranker import CURRENT_FUSION, DATA, ROOT, _components, _recall, article_folds
 from kb_index.evaluate import load_passage_queries, load_queries, passage_key
-from kb_index.index import QUESTION_WEIGHT, KBIndex, article_cards, article_questions
+from kb_index.index import QUESTION_WEIGHT, KBIndex
 from kb_index.passages import heading_text, question_needs, score_passages
+from kb_index.persist import article_cards, article_questions
 
 LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 MUS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0)

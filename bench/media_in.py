@@ -18,7 +18,7 @@ import statistics
 import tempfile
 import time
 
-from bot.channels import media_in
+from bot.channels import media_download, media_in
 from media_store.local import LocalDirectoryStore
 from tests.bot.channels.graph_standin import TOKEN, GraphStandIn
 
@@ -47,13 +47,13 @@ async def main(rounds: int) -> None:
                 for _ in range(rounds):
                     item = media_in.Incoming(kind="image", media_id=name.replace(" ", "_"))
                     start = time.perf_counter()
-                    await media_in.download_whatsapp(graph.url, TOKEN, item.media_id or "",
-                                                     store.limits.image)
+                    await media_download.download_whatsapp(graph.url, TOKEN, item.media_id or "",
+                                                           store.limits.image)
                     downloads.append(time.perf_counter() - start)
 
                     async def fetch(limit: int, item: media_in.Incoming = item) -> tuple:
-                        return await media_in.download_whatsapp(graph.url, TOKEN,
-                                                                item.media_id or "", limit)
+                        return await media_download.download_whatsapp(graph.url, TOKEN,
+                                                                      item.media_id or "", limit)
 
                     start = time.perf_counter()
                     got = await media_in.receive(item, conversation_id="bench", source="whatsapp",

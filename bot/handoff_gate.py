@@ -8,7 +8,8 @@ answering now". Our input channels therefore route each message themselves:
   handoff API (``POST {HANDOFF_API_URL}/api/conversations/{id}/messages``) and Rasa never
   sees it;
 * handoff API unreachable / 5xx → the message is written to the SQLite outbox
-  (:mod:`bot.outbox`) and a background task retries it with backoff — nothing is lost;
+  (:mod:`bot.outbox`) and a background task (:mod:`bot.outbox_retrier`) retries it with
+  backoff — nothing is lost;
 * otherwise → the message goes to Rasa as usual.
 
 Issue #11 made the gate own the whole seam, both ways:
@@ -28,6 +29,10 @@ Issue #11 made the gate own the whole seam, both ways:
   messages that arrived while the handoff was closing — once per hand-back, whatever the retries.
 
 Every decision is logged with the conversation and message ids (never the text).
+
+The gate is the facade of the seam; its parts: :mod:`bot.handoff_client` (the POSTs to the
+handoff API and their outcomes), :mod:`bot.outbox_retrier` (the background delivery of the
+outbox) and :mod:`bot.conversation_pause` (reading and lifting the pause in Rasa's tracker).
 """
 
 from __future__ import annotations
@@ -40,17 +45,16 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote
 
-import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 
+from bot import conversation_pause
 from bot.channels.identity import client_metadata
+from bot.handoff_client import Delivery, HandoffApiClient, split_for_api
 from bot.ledger import Ledger
-from bot.outbox import Outbox, OutboxItem
-from bot.tracker_peek import peek
+from bot.outbox import Outbox
+from bot.outbox_retrier import OutboxRetrier
 
 logger = logging.getLogger(__name__)
 
@@ -65,138 +69,10 @@ class Route(str, enum.Enum):
     QUEUED = "queued"        # handoff API down: stored in the outbox, will be retried
 
 
-class Delivery(str, enum.Enum):
-    """Outcome of one POST to the handoff API."""
-
-    STORED = "stored"              # 201/200
-    NO_HANDOFF = "no_handoff"      # 404: no open handoff for this conversation
-    REJECTED = "rejected"          # other 4xx: retrying cannot help (413, 422…)
-    UNAVAILABLE = "unavailable"    # connection error, timeout, 5xx, 401/403: retry later
-    TO_BOT = "to_bot"              # 202: the handoff has just closed; the resumed bot answers
-
-
 TO_BOT = "to_bot"  # ledger "channel" of messages handed to the bot after a handoff
 LEAVE_INTENTS = {"leave_queue", "stop"}  # while queued, "para" / "olvídalo" mean "leave" too
 LEAVE_PAYLOAD = "/leave_queue"  # the widget's "back to the assistant" button sends this
 LEAVE_CONFIDENCE = float(os.environ.get("ATIENDE_LEAVE_QUEUE_CONFIDENCE", "0.6"))
-
-
-def iso_ts(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat()
-
-
-def split_for_api(message_id: str, text: str, max_bytes: int) -> list[tuple[str, str]]:
-    """(id, text) parts under the handoff API's size limit (413 above 4 KB).
-
-    A long paste from a shopper is sent as ``id#1``, ``id#2``… instead of being refused:
-    the agent must see all of it.
-    """
-    if len(text.encode("utf-8")) <= max_bytes:
-        return [(message_id, text)]
-    parts, current = [], ""
-    for ch in text:
-        if len((current + ch).encode("utf-8")) > max_bytes:
-            parts.append(current)
-            current = ""
-        current += ch
-    parts.append(current)
-    return [(f"{message_id}#{i}", p) for i, p in enumerate(parts, 1)]
-
-
-class HandoffApiClient:
-    """Minimal client for the bot-side endpoint of the handoff API."""
-
-    def __init__(self, base_url: str, token: str, *, timeout: float = 5.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.token = token
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._kept: aiohttp.ClientSession | None = None
-        self._kept_loop: Any = None
-
-    @staticmethod
-    def message_body(message_id: str, text: str, ts: float, channel: str) -> dict[str, Any]:
-        """The ``ShopperMessageIn`` body of the contract (contracts/handoff_api.openapi.json)."""
-        return {"message_id": message_id, "text": text, "ts": iso_ts(ts), "channel": channel}
-
-    def _url(self, conversation_id: str, tail: str) -> str:
-        return f"{self.base_url}/api/conversations/{quote(conversation_id, safe='')}/{tail}"
-
-    def _session(self) -> aiohttp.ClientSession:
-        """One session (and its keep-alive connections) per event loop, instead of a new
-        connection for every forwarded message."""
-        loop = asyncio.get_running_loop()
-        if self._kept is None or self._kept.closed or self._kept_loop is not loop:
-            self._kept = aiohttp.ClientSession(
-                timeout=self.timeout, connector=aiohttp.TCPConnector(keepalive_timeout=10))
-            self._kept_loop = loop
-        return self._kept
-
-    async def close(self) -> None:
-        if self._kept is not None and not self._kept.closed:
-            await self._kept.close()
-        self._kept = None
-
-    async def _post(self, url: str, body: dict[str, Any]) -> tuple[int, str]:
-        headers = {"Authorization": f"Bearer {self.token}"}
-        async with self._session().post(url, json=body, headers=headers) as resp:
-            return resp.status, (await resp.text())[:500]
-
-    async def leave_queue(self, *, conversation_id: str, message_id: str, text: str,
-                          ts: float, channel: str) -> dict[str, Any] | None:
-        """Ask to leave the queue; the API's answer (``left``, ``handoff_id``) or None when the
-        API could not be reached or has no open handoff."""
-        try:
-            status, raw = await self._post(self._url(conversation_id, "leave-queue"),
-                                           self.message_body(message_id, text, ts, channel))
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-            return None
-        if status != 200:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return None
-
-    async def post_dead_letter(self, item: OutboxItem, reason: str) -> bool:
-        body = {"conversation_id": item.conversation_id, "message_id": item.message_id,
-                "channel": item.channel, "text": item.text, "reason": reason[:500] or "refused"}
-        try:
-            status, _ = await self._post(f"{self.base_url}/api/dead-letters", body)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-            return False
-        return 200 <= status < 300
-
-    async def opt_out_notices(self, *, phone: str, source: str = "whatsapp") -> bool:
-        """The shopper asked for no more order notices (``POST /api/notifications/opt-out``);
-        True once the handoff API recorded it."""
-        try:
-            status, _ = await self._post(f"{self.base_url}/api/notifications/opt-out",
-                                         {"phone": phone, "source": source})
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-            return False
-        return status == 200
-
-    async def post_message(self, *, conversation_id: str, message_id: str, text: str,
-                           ts: float, channel: str) -> tuple[Delivery, str]:
-        """POST one shopper message; returns the outcome and a short detail for logs."""
-        url = self._url(conversation_id, "messages")
-        body = self.message_body(message_id, text, ts, channel)
-        headers = {"Authorization": f"Bearer {self.token}"}
-        try:
-            async with self._session().post(url, json=body, headers=headers) as resp:
-                detail = f"HTTP {resp.status}"
-                if resp.status == 202:
-                    return Delivery.TO_BOT, detail
-                if 200 <= resp.status < 300:
-                    return Delivery.STORED, detail
-                if resp.status == 404:
-                    return Delivery.NO_HANDOFF, detail
-                # 401/403: our token is misconfigured; retry once an operator fixes it.
-                if resp.status in (401, 403, 408, 429) or resp.status >= 500:
-                    return Delivery.UNAVAILABLE, detail
-                return Delivery.REJECTED, detail
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            return Delivery.UNAVAILABLE, f"{type(exc).__name__}: {exc}"
 
 
 class HandoffGate:
@@ -209,10 +85,8 @@ class HandoffGate:
         self.max_message_bytes = max_message_bytes
         self.outbox = outbox
         self.ledger = ledger or Ledger()
-        self.poll_interval = poll_interval
-        self._retrier: asyncio.Task | None = None
+        self.retrier = OutboxRetrier(client, outbox, self.to_bot, poll_interval=poll_interval)
         self._heart: asyncio.Task | None = None
-        self._wake = asyncio.Event()
         self.app: Any = None
         self.on_new_message: OnNewMessage | None = None
         # conversations whose hand-back is being applied here: their new messages wait for it
@@ -238,35 +112,7 @@ class HandoffGate:
 
     async def is_paused(self, agent: Any, sender_id: str) -> bool:
         """True when the stored tracker is paused (a human owns the conversation)."""
-        store = getattr(agent, "tracker_store", None)
-        if store is None:
-            return False
-        try:
-            tracker = await peek(store, sender_id)  # looked at, never changed
-        except Exception:  # the tracker store is down: Rasa will report it itself
-            logger.exception("handoff_gate.tracker_load_failed sender=%s", sender_id)
-            return False
-        return bool(tracker is not None and tracker.is_paused())
-
-    async def resume(self, agent: Any, sender_id: str) -> bool:
-        """Resume a paused conversation (``resume`` + ``action_listen``, as Rasa's own
-        ``/tracker/events`` would, under the conversation's lock); False if it was not paused."""
-        from rasa.shared.core.events import ActionExecuted, ConversationResumed
-
-        store = getattr(agent, "tracker_store", None)
-        if store is None:
-            return False
-        lock_store = getattr(agent, "lock_store", None)
-        lock = lock_store.lock(sender_id) if lock_store is not None else contextlib.nullcontext()
-        async with _async_cm(lock):
-            tracker = await store.retrieve(sender_id)
-            if tracker is None or not tracker.is_paused():
-                return False
-            tracker.update(ConversationResumed())
-            tracker.update(ActionExecuted("action_listen"))
-            await store.save(tracker)
-        logger.info("handoff_gate.resumed sender=%s", sender_id)
-        return True
+        return await conversation_pause.is_paused(agent, sender_id)
 
     async def wants_to_leave(self, agent: Any, text: str) -> bool:
         """Classify ``text`` with the loaded NLU model (not recorded in the tracker)."""
@@ -322,7 +168,7 @@ class HandoffGate:
             if answer is not None and answer.get("left"):
                 await asyncio.to_thread(self.ledger.first_time,
                                         f"resumed:{sender}:{answer.get('handoff_id')}")
-                await self.resume(agent, sender)
+                await conversation_pause.resume(agent, sender)
                 logger.info("handoff_gate.left_queue sender=%s message_id=%s", sender, message_id)
                 # the bot confirms the shopper is out of the queue and carries on
                 await on_new_message(UserMessage(
@@ -338,7 +184,7 @@ class HandoffGate:
         for part_id, part in split_for_api(message_id, text, self.max_message_bytes):
             route = await self._forward(agent, sender, part_id, part, ts, channel)
             if route is Route.RASA:  # no handoff at all: Rasa keeps the whole message
-                await self.resume(agent, sender)
+                await conversation_pause.resume(agent, sender)
                 await on_new_message(message)
                 return Route.RASA
             routes.append(route)
@@ -354,8 +200,7 @@ class HandoffGate:
             await self.outbox.add(message_id=message_id, conversation_id=sender, channel=channel,
                                   text=text, ts=ts, due_now=True)
             await self.outbox.retry_now(sender)
-            self.start()
-            self._wake.set()
+            self._retry_soon()
             return Route.QUEUED
         outcome, detail = await self.client.post_message(
             conversation_id=sender, message_id=message_id, text=text, ts=ts, channel=channel)
@@ -364,8 +209,7 @@ class HandoffGate:
                         sender, message_id, detail)
             if await self.outbox.next_due_in() is not None:  # the API is back: no more waiting
                 await self.outbox.retry_now()
-                self.start()
-                self._wake.set()
+                self._retry_soon()
             return Route.FORWARDED
         if outcome is Delivery.NO_HANDOFF:
             # Paused tracker but the API has no open handoff and no hand-back pending: the pause
@@ -380,8 +224,8 @@ class HandoffGate:
         await self.outbox.add(message_id=message_id, conversation_id=sender, channel=channel,
                               text=text, ts=ts, error=detail,
                               status="dead" if rejected else "pending")
-        self.start()
-        self._wake.set()
+        self.retrier.saw(outcome, detail)
+        self._retry_soon()
         if rejected:
             logger.error("handoff_gate.rejected sender=%s message_id=%s (%s): kept in outbox "
                          "as dead", sender, message_id, detail)
@@ -407,11 +251,11 @@ class HandoffGate:
         claim = await asyncio.to_thread(self.ledger.claim, *key)
         if claim.state != "new":
             return True
-        if await recorded_turn(agent, conversation_id, message_id) is not None:
+        if await conversation_pause.recorded_turn(agent, conversation_id, message_id) is not None:
             # its turn ran before a crash, or before a cancellation released the claim
             await asyncio.to_thread(self.ledger.done, *key)
             return True
-        await self.resume(agent, conversation_id)
+        await conversation_pause.resume(agent, conversation_id)
         message = UserMessage(text, self.output_for(channel), conversation_id,
                               input_channel=channel, message_id=message_id,
                               # built here from the API's hand-back, never a verified identity
@@ -449,7 +293,7 @@ class HandoffGate:
         cid, outcome = str(body["conversation_id"]), str(body["outcome"])
         channel = str(body.get("channel") or "socketio")
         if outcome != "messages":
-            resumed = await self.resume(agent, cid)
+            resumed = await conversation_pause.resume(agent, cid)
             resumed_here = await asyncio.to_thread(self.ledger.seen,
                                                    f"resumed:{cid}:{body.get('handoff_id')}")
             if resumed or not resumed_here:
@@ -464,25 +308,29 @@ class HandoffGate:
         await asyncio.to_thread(self.ledger.first_time, key)
         return "done"
 
-    # --- outbox retrier --------------------------------------------------------------
+    # --- background tasks: the outbox retrier (bot/outbox_retrier.py), the heartbeat -------
 
     def start(self) -> None:
         """Start the background retrier and the ledger heartbeat (idempotent; needs a running
         event loop)."""
         loop = asyncio.get_running_loop()
-        if self._retrier is None or self._retrier.done():
-            self._retrier = loop.create_task(self._retry_loop())
+        self.retrier.start()
         if self._heart is None or self._heart.done():
             self._heart = loop.create_task(self._heartbeat())
 
+    def _retry_soon(self) -> None:
+        """The outbox has work: the retrier (started if need be) looks at it now."""
+        self.start()
+        self.retrier.wake()
+
     async def close(self) -> None:
         """Stop the retrier and the heartbeat; pending items stay in SQLite for the next start."""
-        for task in (self._retrier, self._heart):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._retrier = self._heart = None
+        await self.retrier.close()
+        if self._heart is not None:
+            self._heart.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heart
+        self._heart = None
         close = getattr(self.client, "close", None)  # test doubles may have none
         if close is not None:
             await close()
@@ -496,92 +344,6 @@ class HandoffGate:
             except Exception:  # the ledger database blipped: try again next beat
                 logger.warning("handoff_gate.heartbeat_failed")
             await asyncio.sleep(self.ledger.heartbeat_seconds)
-
-    async def flush_once(self) -> int:
-        """Try every due outbox item once (the oldest of each conversation); returns how many
-        were delivered (to the API or, when the handoff had closed, to the bot)."""
-        delivered = 0
-        for item in await self.outbox.due():
-            outcome, detail = await self.client.post_message(
-                conversation_id=item.conversation_id, message_id=item.message_id,
-                text=item.text, ts=item.ts, channel=item.channel)
-            if outcome in (Delivery.STORED, Delivery.TO_BOT):
-                await self.outbox.mark_delivered(item.id)
-                delivered += 1
-                logger.info("handoff_gate.outbox_delivered sender=%s message_id=%s after %d "
-                            "attempt(s)", item.conversation_id, item.message_id,
-                            item.attempts + 1)
-            elif outcome is Delivery.UNAVAILABLE:
-                delay = await self.outbox.retry_later(item.id, item.attempts + 1, detail)
-                logger.warning("handoff_gate.outbox_retry sender=%s message_id=%s attempt=%d "
-                               "next_in=%.1fs (%s)", item.conversation_id, item.message_id,
-                               item.attempts + 1, delay, detail)
-            elif outcome is Delivery.NO_HANDOFF:
-                # the handoff closed while the API was down: the bot answers it now
-                if await self.to_bot(item.conversation_id, item.channel, item.message_id,
-                                     item.text):
-                    await self.outbox.mark_to_bot(item.id)
-                    delivered += 1
-                    logger.info("handoff_gate.outbox_to_bot sender=%s message_id=%s",
-                                item.conversation_id, item.message_id)
-                else:
-                    await self.outbox.retry_later(item.id, item.attempts + 1, detail)
-            else:  # REJECTED: retrying cannot help; agents and operators are told
-                await self.outbox.mark_dead(item.id, detail)
-                logger.error("handoff_gate.outbox_dead sender=%s message_id=%s (%s)",
-                             item.conversation_id, item.message_id, detail)
-        if delivered:  # the API answers again: what other conversations wait goes now too
-            await self.outbox.retry_now()
-        for item, reason in await self.outbox.unreported_dead():
-            if await self.client.post_dead_letter(item, reason):
-                await self.outbox.mark_reported(item.id)
-        return delivered
-
-    async def _retry_loop(self) -> None:
-        logger.info("handoff_gate.retrier_started outbox=%s", self.outbox.path)
-        while True:
-            try:
-                await self.flush_once()
-                wait = await self.outbox.next_due_in()
-            except Exception:  # never let the retrier die on a transient SQLite error
-                logger.exception("handoff_gate.retrier_error")
-                wait = None
-            wait = self.poll_interval if wait is None else min(wait, self.poll_interval)
-            self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.01))
-
-
-async def recorded_turn(agent: Any, sender_id: str, message_id: str) -> list[dict] | None:
-    """If the tracker already holds user message ``message_id`` (its turn ran in a process that
-    died before marking it done), what the bot answered in that turn; else None."""
-    from rasa.shared.core.events import BotUttered, UserUttered
-
-    store = getattr(agent, "tracker_store", None)
-    tracker = await store.retrieve(sender_id) if store is not None else None
-    if tracker is None:
-        return None
-    found, answer = False, []
-    for event in tracker.events:
-        if isinstance(event, UserUttered):
-            if found:
-                break
-            found = event.message_id == message_id
-        elif found and isinstance(event, BotUttered):
-            answer.append({"recipient_id": sender_id, "text": event.text,
-                           **{k: v for k, v in (event.data or {}).items() if v}})
-    return answer if found else None
-
-
-@contextlib.asynccontextmanager
-async def _async_cm(cm: Any) -> Any:
-    """Enter a lock store's lock (an async context manager) or a no-op one."""
-    if hasattr(cm, "__aenter__"):
-        async with cm:
-            yield
-    else:
-        with cm:
-            yield
 
 
 def get_gate(app: Any) -> HandoffGate:

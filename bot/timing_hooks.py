@@ -35,7 +35,8 @@ def install() -> None:
     from rasa.core.agent import Agent
     from rasa.core.processor import MessageProcessor
 
-    from bot.handoff_gate import HandoffApiClient, HandoffGate
+    from bot.handoff_client import HandoffApiClient
+    from bot.handoff_gate import HandoffGate
     from bot.ledger import Ledger
     from bot.tracker_store import DurableSQLTrackerStore
 

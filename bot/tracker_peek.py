@@ -2,8 +2,8 @@
 
 Before Rasa reads a turn's tracker under the conversation's lock, two of our checks read it too:
 the channel for the shopper's language (``bot.channels.texts.tracker_language``) and the hand-off
-gate for the pause (``HandoffGate.is_paused``) — three reads per turn, each one SQL, JSON and
-replaying every event of the latest session into a new ``DialogueStateTracker``
+gate for the pause (``bot.conversation_pause.is_paused``) — three reads per turn, each one SQL,
+JSON and replaying every event of the latest session into a new ``DialogueStateTracker``
 (``from_dict``: most of a read's CPU). Those two checks only look. They are outside the lock, so
 they must see what the database holds *now* (reusing the channel's read for the gate once let the
 first message of a just-queued shopper reach the bot: reports/perf/README.md).

@@ -9,7 +9,7 @@ letters…) and, under ``webhooks``, the hand-back the API sends to the Rasa pro
   packet it sends and the ticket it reads against this file;
 * bot environment (Rasa 3.6, pydantic 1 — it cannot import the API's models):
   ``bot/channels/handback.py`` validates every hand-back against this file, and the tests check
-  that what ``bot/handoff_gate.py`` sends and reads matches it.
+  that what ``bot/handoff_client.py`` sends and reads matches it.
 
 Only ``jsonschema`` (shipped with Rasa, and in the app environment) and the standard library are
 used; nothing is read until first use. Error texts name the field and the rule, never the value

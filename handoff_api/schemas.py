@@ -3,7 +3,7 @@
 These models are the ONE definition of the contract: the API publishes them as OpenAPI
 (``/openapi.json``), ``python -m handoff_api openapi`` writes that document to
 ``contracts/handoff_api.openapi.json``, a test keeps the file equal to what the app publishes, and
-the bot side (``actions/handoff_client.py``, ``bot/handoff_gate.py``) validates what it sends and
+the bot side (``actions/handoff_client.py``, ``bot/handoff_client.py``) validates what it sends and
 reads against the file (``contracts/``). Change a shape here, regenerate, and both sides' tests
 tell you what else must change.
 

@@ -8,8 +8,9 @@
 - :mod:`kb_index.lexical` — BM25 with Spanish/English stemming (sparse-matrix scoring);
 - :mod:`kb_index.normalise` — a query's missing accents and typos, fixed against the KB's words;
 - :mod:`kb_index.store` — FAISS exact / IVF / HNSW;
-- :mod:`kb_index.index` — build, persist, load and hybrid search with hubness correction
-  (:class:`KBIndex`);
+- :mod:`kb_index.index` — hybrid search with hubness correction (:class:`KBIndex`);
+- :mod:`kb_index.persist` — building an index, saving it atomically, loading it (format and
+  encoder checks);
 - :mod:`kb_index.evaluate`, :mod:`kb_index.report` — recall@k, MRR, passage accuracy, calibration;
 - :mod:`kb_index.store_eval` — a store's own shopper questions against its index;
 - ``python -m kb_index build|search|eval|eval-store|compare`` — :mod:`kb_index.cli`.

@@ -20,7 +20,8 @@ from typing import Any
 
 from kb_index.documents import SourceError, chunk_articles, corpus_hash, load_sources
 from kb_index.encoders import DEFAULT_ENCODER, canonical_name, load_encoder
-from kb_index.index import FORMAT_VERSION, MODES, KBIndex, KBIndexError
+from kb_index.index import MODES, KBIndex
+from kb_index.persist import FORMAT_VERSION, KBIndexError
 from kb_index.second import SECOND_DIR, SecondEncoder
 from kb_index.settings import second_encoder_enabled
 

@@ -1,43 +1,34 @@
-"""The knowledge-base index: build, persist, load and search (dense, BM25 or hybrid).
+"""The knowledge-base index: search (dense, BM25 or hybrid), with hubness correction.
 
 Search works on chunks and answers with articles: each article is represented by its best
 chunk, because the shopper needs one article to read and one passage to quote. An article written
 in both languages (same ``id``) appears once, in the shopper's language when it exists.
+Building, saving and loading an index: :mod:`kb_index.persist`.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kb_index.documents import Chunk, corpus_hash
-from kb_index.encoders import Encoder, canonical_name, load_encoder
+from kb_index.documents import Chunk
+from kb_index.encoders import Encoder
 from kb_index.lexical import STOPWORDS, BM25Ranker
 from kb_index.normalise import QueryNormaliser
 from kb_index.passages import (
     WEIGHTS,
     PassageWeights,
-    heading_text,
     passage_facts,
 )
+from kb_index.persist import IndexFolder, KBIndexError, article_questions
 from kb_index.picker import Picker
 from kb_index.second import ARTICLE_WEIGHT, SecondEncoder
-from kb_index.settings import second_encoder_enabled
 from kb_index.store import VectorStore
 
-FORMAT_VERSION = 4  # 3: heading vectors for passage selection; 4: question vectors
-META_FILE, CHUNKS_FILE, VECTORS_FILE, CARDS_FILE, HEADINGS_FILE, QUESTIONS_FILE, FAISS_FILE = (
-    "meta.json", "chunks.jsonl", "vectors.npy", "cards.npy", "headings.npy", "questions.npy",
-    "vectors.faiss")
 #: Weight of the best question-to-question cosine in the hybrid score (articles' ``questions``,
 #: a FAQ's own question). Adding it lifted recall@1 on questions written by other people from
 #: 0.831 to 0.855 (es) and 0.800 to 0.867 (en) (reports/kb/README.md).
@@ -62,18 +53,6 @@ HUB_K = 20
 #: cosines: 1.3 s of CPU at 10k chunks and 5k questions).
 HUB_REFERENCE = 2000
 MODES = ("hybrid", "rrf", "dense", "bm25")
-
-
-class KBIndexError(RuntimeError):
-    """Base class for index problems that deserve a one-line message, not a traceback."""
-
-
-class IndexNotFoundError(KBIndexError):
-    pass
-
-
-class EncoderMismatchError(KBIndexError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -105,7 +84,7 @@ def guess_language(text: str) -> str | None:
     return "es" if es > en else "en"
 
 
-class KBIndex:
+class KBIndex(IndexFolder):
     """Chunks, their vectors and rankers, tied to the encoder that made the vectors."""
 
     def __init__(self, chunks: Sequence[Chunk], vectors: np.ndarray, encoder: Encoder,
@@ -198,107 +177,6 @@ class KBIndex:
             return (hub(self.question_vectors, ids[self._question_article]),
                     hub(self.vectors, ids[self._chunk_article]),
                     hub(self.card_vectors, ids))
-
-    # ---------------------------------------------------------------- build / persist
-    @classmethod
-    def build(cls, chunks: Sequence[Chunk], encoder: Encoder, batch_size: int = 32,
-              progress: bool = True, index_kind: str = "auto") -> KBIndex:
-        """Encode every chunk (with a tqdm bar on stderr) and index the vectors."""
-        from tqdm import tqdm
-
-        cards = article_cards(chunks)
-        questions = [q for _, q in article_questions(chunks)]
-        texts = ([c.embedding_text() for c in chunks] + cards
-                 + [heading_text(c) for c in chunks] + questions)
-        started = time.monotonic()
-        parts = []
-        with tqdm(total=len(texts), desc=f"encoding ({encoder.name})", unit="chunk",
-                  disable=not progress) as bar:
-            for start in range(0, len(texts), batch_size):
-                batch = texts[start:start + batch_size]
-                parts.append(encoder.encode(batch, batch_size=batch_size))
-                bar.update(len(batch))
-        encoded = (np.vstack(parts) if parts else np.zeros((0, encoder.dim), np.float32))
-        n, m = len(chunks), len(cards)
-        vectors, card_vectors = encoded[:n], encoded[n:n + m]
-        headings, question_vectors = encoded[n + m:2 * n + m], encoded[2 * n + m:]
-        store = VectorStore.build(vectors, kind=index_kind)
-        meta = {
-            "format_version": FORMAT_VERSION, "encoder": encoder.name, "dim": int(encoder.dim),
-            "corpus_hash": corpus_hash(chunks), "chunks": len(chunks),
-            "articles": len({(c.article_id, c.lang) for c in chunks}),
-            "languages": sorted({c.lang for c in chunks}), "index_kind": store.kind,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "build_seconds": round(time.monotonic() - started, 2),
-        }
-        return cls(chunks, vectors, encoder, meta, store, card_vectors, headings,
-                   question_vectors)
-
-    def save(self, out: str | Path,
-             extra: Callable[[Path], dict[str, Any]] | None = None) -> Path:
-        """Write to a sibling temp folder, then swap it in, so a reader never sees half an index.
-        ``extra(folder)`` writes more files into the temp folder before ``meta.json`` (whose
-        change makes a running action server reload) and returns keys added to the meta."""
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        with (tmp / CHUNKS_FILE).open("w", encoding="utf-8") as handle:
-            for chunk in self.chunks:
-                handle.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
-        np.save(tmp / VECTORS_FILE, self.vectors)
-        np.save(tmp / CARDS_FILE, self.card_vectors)
-        np.save(tmp / HEADINGS_FILE, self.heading_vectors)
-        np.save(tmp / QUESTIONS_FILE, self.question_vectors)
-        self.store.save(tmp / FAISS_FILE)
-        if extra is not None:
-            self.meta.update(extra(tmp))
-        (tmp / META_FILE).write_text(json.dumps(self.meta, indent=2) + "\n")
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-        return out
-
-    @staticmethod
-    def read_meta(directory: str | Path) -> dict[str, Any]:
-        path = Path(directory) / META_FILE
-        if not path.is_file():
-            raise IndexNotFoundError(
-                f"no knowledge-base index at {directory}: build it with "
-                f"`python -m kb_index build --input data/kb --out {directory}`")
-        return dict(json.loads(path.read_text()))
-
-    @classmethod
-    def load(cls, directory: str | Path, encoder: Encoder | str | None = None) -> KBIndex:
-        """Open an index; ``encoder`` (object or spec) must be the one it was built with.
-
-        With ``encoder=None`` the encoder recorded in the index is loaded.
-        """
-        directory = Path(directory)
-        meta = cls.read_meta(directory)
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise KBIndexError(f"the index at {directory} has format {meta.get('format_version')}"
-                               f", this code reads format {FORMAT_VERSION}; rebuild it with "
-                               f"`python -m kb_index build --force ...`")
-        wanted = meta["encoder"]
-        if isinstance(encoder, str):
-            check_encoder(meta, canonical_name(encoder), directory)
-            encoder = load_encoder(encoder)
-        elif encoder is None:
-            encoder = load_encoder(wanted)
-        check_encoder(meta, encoder.name, directory, encoder.dim)
-        with (directory / CHUNKS_FILE).open(encoding="utf-8") as handle:
-            chunks = [Chunk.from_json(json.loads(line)) for line in handle if line.strip()]
-        vectors = np.load(directory / VECTORS_FILE)
-        store = VectorStore.load(directory / FAISS_FILE, meta.get("index_kind", "exact"))
-        index = cls(chunks, vectors, encoder, meta, store, np.load(directory / CARDS_FILE),
-                    np.load(directory / HEADINGS_FILE), np.load(directory / QUESTIONS_FILE))
-        if meta["encoder"] == "use" and second_encoder_enabled():
-            index.second = SecondEncoder.load(directory, len(chunks))
-        return index
 
     # ---------------------------------------------------------------- search
     def normalise_query(self, query: str, lang: str | None = None) -> str:
@@ -456,42 +334,4 @@ class KBIndex:
                    score=1.0, confidence=1.0, bm25=0.0, chunk_id=chunk.chunk_id,
                    heading=chunk.heading, text=chunk.text)
 
-
-def article_questions(chunks: Sequence[Chunk]) -> list[tuple[int, str]]:
-    """(article position, question) for every question of every article version, in the order
-    articles first appear (the positions of :attr:`KBIndex.keys`)."""
-    positions: dict[tuple[str, str], int] = {}
-    out: list[tuple[int, str]] = []
-    for chunk in chunks:
-        key = (chunk.article_id, chunk.lang)
-        if key in positions:
-            continue
-        positions[key] = len(positions)
-        out.extend((positions[key], q) for q in dict.fromkeys(chunk.questions))
-    return out
-
-
-def article_cards(chunks: Sequence[Chunk]) -> list[str]:
-    """One short text per article version: its title and tags.
-
-    Sections dilute an article's topic; the card states it. Authors' tags carry the words
-    shoppers use ("devolver", "no me queda"), which lifted recall@1 by ~10 points in evaluation.
-    """
-    cards: dict[tuple[str, str], str] = {}
-    for chunk in chunks:
-        key = (chunk.article_id, chunk.lang)
-        if key not in cards:
-            cards[key] = "\n".join(p for p in (chunk.title, ", ".join(chunk.tags)) if p)
-    return list(cards.values())
-
-
-def check_encoder(meta: dict[str, Any], name: str, directory: Path,
-                  dim: int | None = None) -> None:
-    """Refuse an encoder other than the index's: its vectors would be compared in another space."""
-    if meta["encoder"] != name or (dim is not None and int(meta["dim"]) != dim):
-        raise EncoderMismatchError(
-            f"the index at {directory} was built with encoder {meta['encoder']!r} "
-            f"({meta['dim']}-d) but encoder {name!r} was requested; rebuild it with "
-            f"`python -m kb_index build --encoder {name} --force ...` or set KB_ENCODER="
-            f"{meta['encoder']}")
 

@@ -53,8 +53,8 @@ class SecondEncoder:
     @staticmethod
     def build(directory: str | Path, chunks: Sequence[Chunk], quantize: bool = True) -> Path:
         """Export MiniLM into ``directory``/second and encode the index's texts with it."""
-        from kb_index.index import article_cards, article_questions
         from kb_index.passages import heading_text
+        from kb_index.persist import article_cards, article_questions
 
         out = export_minilm(Path(directory) / SECOND_DIR, quantize=quantize)
         encoder = OnnxMiniLMEncoder(out)

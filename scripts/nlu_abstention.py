@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scripts.nlu_crossval import LANGUAGES, ROOT, fallback_config, scores
+from scripts.nlu_crossval import LANGUAGES, ROOT
 from scripts.nlu_external import OOS, abstention
+from scripts.nlu_scoring import fallback_config, scores
 
 THRESHOLD_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
 SIMILARITY_GRID = (0.0, 0.4, 0.45, 0.5, 0.55, 0.6)

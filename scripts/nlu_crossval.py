@@ -19,7 +19,8 @@ Run in the bot env, from the repo root:
     .venv/bot/bin/python -m scripts.nlu_crossval --folds 3 --variant no-lemmas
 Writes reports/nlu/crossval_<variant>.json and .md.
 
-The blind held-out set is scored by ``scripts/nlu_heldout.py``, which reuses the pieces here.
+The blind held-out set is scored by ``scripts/nlu_heldout.py``, which reuses the pieces here;
+the scoring itself (F1, fallback re-scoring, report tables) is ``scripts/nlu_scoring.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from scripts.nlu_scoring import (
+    classifier_ranking,
+    fallback_config,
+    per_intent_tables,
+    scores,
+    simulate,
+    summary_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGES = ("es", "en")
@@ -108,90 +118,11 @@ def variant_config(config_path: Path, variant: str, out_dir: Path) -> Path:
     return path
 
 
-def scores(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
-    """Macro and per-intent precision/recall/F1 over the gold intents of one language."""
-    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
-
-    labels = sorted(set(gold))
-    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, zero_division=0)
-    per_intent = {
-        label: {
-            "precision": round(float(p[i]), 4),
-            "recall": round(float(r[i]), 4),
-            "f1": round(float(f[i]), 4),
-            "support": int(s[i]),
-        }
-        for i, label in enumerate(labels)
-    }
-    return {
-        "examples": len(gold),
-        "accuracy": round(float(accuracy_score(gold, pred)), 4),
-        "macro_precision": round(float(p.mean()), 4),
-        "macro_recall": round(float(r.mean()), 4),
-        "macro_f1": round(float(f.mean()), 4),
-        "per_intent": per_intent,
-    }
-
-
 async def parse_all(model_path: str, texts: Sequence[str]) -> list[dict[str, Any]]:
     from rasa.core.agent import Agent
 
     agent = Agent.load(model_path)
     return [await agent.parse_message(text) for text in texts]
-
-
-def classifier_ranking(parsed: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
-    """The intent classifier's own ranking, without the fallback classifier's entry in front."""
-    ranking = list(parsed.get("intent_ranking") or [])
-    if (
-        len(ranking) > 1
-        and ranking[0].get("name") == "nlu_fallback"
-        and abs(float(ranking[0].get("confidence") or 0.0) - threshold) < 1e-9
-    ):
-        ranking = ranking[1:]
-    return ranking
-
-
-def simulate(
-    record: dict[str, Any], threshold: float, ambiguity: float, fallback_cfg: dict[str, Any]
-) -> str:
-    """The intent the pipeline would give at another fallback threshold / ambiguity threshold."""
-    from bot.components.fallback_classifier import is_entity_answer, keeps_faq
-
-    ranking = record["ranking"]
-    if not ranking:
-        return "nlu_fallback"
-    top = ranking[0]
-    confidence = float(top.get("confidence") or 0.0)
-    ambiguous = (
-        len(ranking) > 1 and confidence - float(ranking[1].get("confidence") or 0.0) < ambiguity
-    )
-    if confidence >= threshold and not ambiguous:
-        return top["name"]
-    if keeps_faq(
-        top,
-        fallback_cfg.get("faq_intent", "faq"),
-        float(fallback_cfg.get("faq_min_confidence", 0.3)),
-    ):
-        return top["name"]
-    if is_entity_answer(
-        record["text"],
-        record["entities"],
-        list(fallback_cfg.get("inform_entities", ["order_id", "email", "phone"])),
-        int(fallback_cfg.get("inform_max_other_words", 3)),
-    ):
-        return fallback_cfg.get("inform_intent", "inform")
-    return "nlu_fallback"
-
-
-def fallback_config(config_path: Path) -> dict[str, Any]:
-    import yaml
-
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    for component in config["pipeline"]:
-        if "FallbackClassifier" in component["name"]:
-            return component
-    return {"threshold": 0.0, "ambiguity_threshold": 0.0}
 
 
 def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -> dict[str, Any]:
@@ -278,28 +209,6 @@ def run(config_path: Path, nlu_dir: Path, folds: int, seed: int, variant: str) -
         "fold_training_seconds": fold_seconds,
         "languages": {lang: scores(gold[lang], pred[lang]) for lang in LANGUAGES if gold[lang]},
     }
-
-
-def summary_table(languages: dict[str, Any]) -> list[str]:
-    lines = ["| language | examples | accuracy | macro P | macro R | macro F1 |",
-             "|---|---|---|---|---|---|"]
-    for lang, s in languages.items():
-        lines.append(
-            f"| {lang} | {s['examples']} | {s['accuracy']} | {s['macro_precision']} | "
-            f"{s['macro_recall']} | **{s['macro_f1']}** |"
-        )
-    return lines
-
-
-def per_intent_tables(languages: dict[str, Any]) -> list[str]:
-    lines: list[str] = []
-    for lang, s in languages.items():
-        lines += ["", f"## {lang}", "", "| intent | P | R | F1 | n |", "|---|---|---|---|---|"]
-        for intent, m in s["per_intent"].items():
-            lines.append(
-                f"| {intent} | {m['precision']} | {m['recall']} | {m['f1']} | {m['support']} |"
-            )
-    return lines
 
 
 def to_markdown(report: dict[str, Any]) -> str:

@@ -32,14 +32,8 @@ from typing import Any
 from scripts.nlu_crossval import (
     LANGUAGES,
     ROOT,
-    classifier_ranking,
-    fallback_config,
     load_examples,
     parse_all,
-    per_intent_tables,
-    scores,
-    simulate,
-    summary_table,
     training_only_data,
     variant_config,
 )
@@ -49,6 +43,14 @@ from scripts.nlu_heldout import (
     evaluation_arguments,
     normalise,
     output_dir,
+)
+from scripts.nlu_scoring import (
+    classifier_ranking,
+    fallback_config,
+    per_intent_tables,
+    scores,
+    simulate,
+    summary_table,
 )
 
 OOS = "nlu_fallback"

@@ -36,12 +36,10 @@ from scripts.nlu_crossval import (
     Example,
     load_examples,
     parse_all,
-    per_intent_tables,
-    scores,
-    summary_table,
     training_only_data,
     variant_config,
 )
+from scripts.nlu_scoring import per_intent_tables, scores, summary_table
 
 DEFAULT_SETS = (ROOT / "tests" / "data" / "nlu_heldout", ROOT / "tests" / "data" / "nlu_heldout_v2")
 OOS = "nlu_fallback"

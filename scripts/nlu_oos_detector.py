@@ -33,11 +33,11 @@ from scripts.nlu_abstention import evaluate, objective
 from scripts.nlu_crossval import (
     LANGUAGES,
     ROOT,
-    fallback_config,
     load_examples,
     stratified_folds,
     training_only_data,
 )
+from scripts.nlu_scoring import fallback_config
 
 ABOVE_GRID = (0.0, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 BELOW_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)

@@ -31,7 +31,8 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.channels.meta import handle_once
-from bot.handoff_gate import get_gate, iso_ts
+from bot.handoff_client import iso_ts
+from bot.handoff_gate import get_gate
 from contracts.web_conversation import fingerprint
 
 logger = logging.getLogger(__name__)
@@ -96,14 +97,14 @@ async def pause_conversation(agent: Any, sender_id: str) -> bool:
     tracker when the business wrote first; False when it was paused already."""
     from rasa.shared.core.events import ConversationPaused
 
-    from bot.handoff_gate import _async_cm
+    from bot.conversation_pause import async_cm
 
     store = getattr(agent, "tracker_store", None)
     if store is None:
         raise EchoNotStored("no tracker store to pause the conversation in")
     lock_store = getattr(agent, "lock_store", None)
     lock = lock_store.lock(sender_id) if lock_store is not None else contextlib.nullcontext()
-    async with _async_cm(lock):
+    async with async_cm(lock):
         tracker = await store.get_or_create_tracker(sender_id)
         if tracker.is_paused():
             return False

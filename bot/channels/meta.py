@@ -31,7 +31,8 @@ from sanic.response import HTTPResponse
 
 # re-exported: where the connectors and their tests have always imported them from
 from bot.channels.meta_state import WINDOW_SECONDS, MetaStateStore  # noqa: F401
-from bot.handoff_gate import get_gate, recorded_turn, register_gate_lifecycle
+from bot.conversation_pause import recorded_turn
+from bot.handoff_gate import get_gate, register_gate_lifecycle
 
 logger = logging.getLogger(__name__)
 

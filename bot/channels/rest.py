@@ -47,7 +47,8 @@ from bot.channels.guard import (
 from bot.channels.identity import client_metadata
 from bot.channels.socketio import is_meta_conversation_id
 from bot.channels.texts import t, tracker_language
-from bot.handoff_gate import get_gate, recorded_turn, register_gate_lifecycle
+from bot.conversation_pause import recorded_turn
+from bot.handoff_gate import get_gate, register_gate_lifecycle
 from contracts import web_conversation
 
 logger = logging.getLogger(__name__)

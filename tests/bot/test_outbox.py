@@ -71,8 +71,9 @@ def test_two_replicas_racing_post_every_item_once_and_in_order(url: str) -> None
     assert asyncio.run(replicas[1].counts()) == {"delivered": 60}
 
 
-def test_a_lease_keeps_an_item_from_the_other_replica_until_it_runs_out(url: str) -> None:
-    a, b = Outbox(url=url, lease_seconds=1.0), Outbox(url=url, lease_seconds=1.0)
+def test_a_lease_keeps_an_item_from_the_other_replica_until_it_runs_out(url: str,
+                                                                       monkeypatch) -> None:
+    a, b = Outbox(url=url, lease_seconds=30.0), Outbox(url=url, lease_seconds=30.0)
     asyncio.run(fill(a, conversations=1, per_conversation=2))
     taken = a._due(10)
     assert [i.message_id for i in taken] == ["m0"], "only the head of a conversation"
@@ -80,22 +81,28 @@ def test_a_lease_keeps_an_item_from_the_other_replica_until_it_runs_out(url: str
     assert asyncio.run(b.retry_now()) == 2
     assert b._due(10) == [], "retry_now does not break a lease"
     assert asyncio.run(b.has_pending("c0"))
-    time.sleep(1.1)  # a died without an answer: its lease runs out
+    # a died without an answer: its lease runs out (the clock moved on, not slept: a 1 s lease
+    # could run out between two statements on a loaded machine)
+    later = time.time() + 31.0
+    monkeypatch.setattr(time, "time", lambda: later)
     again = b._due(10)
     assert [i.message_id for i in again] == ["m0"]
     b._mark(again[0].id, "delivered")
     assert [i.message_id for i in a._due(10)] == ["m1"]
 
 
-def test_a_failed_try_gives_the_item_back_with_its_back_off(url: str) -> None:
-    a, b = Outbox(url=url, base_delay=0.3), Outbox(url=url)
+def test_a_failed_try_gives_the_item_back_with_its_back_off(url: str, monkeypatch) -> None:
+    # a long back-off and a clock moved past it: a 0.3 s back-off had run out before
+    # next_due_in was asked on a loaded machine (no wall-clock timing in tests)
+    a, b = Outbox(url=url, base_delay=30.0), Outbox(url=url)
     asyncio.run(fill(a, conversations=1, per_conversation=1))
     item = a._due(10)[0]
-    assert a._retry_later(item.id, 1, "HTTP 503") == pytest.approx(0.3)
+    assert a._retry_later(item.id, 1, "HTTP 503") == pytest.approx(30.0)
     assert b._due(10) == []
     wait = asyncio.run(b.next_due_in())
-    assert wait is not None and 0 < wait <= 0.3
-    time.sleep(0.35)
+    assert wait is not None and 0 < wait <= 30.0
+    later = time.time() + 31.0
+    monkeypatch.setattr(time, "time", lambda: later)
     assert [i.attempts for i in b._due(10)] == [1]
 
 
@@ -137,3 +144,8 @@ def test_a_file_of_the_previous_version_is_upgraded_in_place(tmp_path: Path) -> 
     outbox = Outbox(path)
     assert sorted(i.message_id for i in outbox._due(10)) == ["m1", "m9"]
     assert Outbox(path)._due(10) == [], "both leased by the first replica"
+
+
+def test_outbox_backoff_grows_and_is_capped() -> None:
+    box = Outbox(Path("/nonexistent/never-opened.db"), base_delay=1, max_delay=30)
+    assert [box.backoff(n) for n in (1, 2, 3, 4, 6, 10)] == [1, 2, 4, 8, 30, 30]

@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from scripts.cluster import HAPROXY, Cluster, Plan, running_cluster
+from scripts.cluster import Cluster, Plan, running_cluster
+from scripts.haproxy import HAPROXY
 
 pytestmark = [pytest.mark.slow]
 PATIENCE = 600.0  # a replica loading its model on 2 shared cores took minutes
@@ -280,22 +281,3 @@ def test_the_shared_outbox_delivers_each_message_once_after_an_api_outage(
                    "conversation_id = %s AND role = 'user' ORDER BY id", cid)
     queued = [(m, t) for m, t in relayed if m.startswith(f"{cid}-q")]
     assert queued == [(f"{cid}-q{n}", text) for n, text in enumerate(texts)], relayed
-
-
-def test_the_compose_balancer_file_is_the_tested_rules(tmp_path: Path) -> None:
-    """deploy/haproxy.cfg is what scripts/cluster.py generates for compose's service names (one
-    definition of the balancer's rules), and HAProxy accepts both variants."""
-    import subprocess
-
-    from scripts.cluster import haproxy_config
-    from scripts.settings import ROOT
-
-    plan = Plan(9000, tmp_path)
-    committed = (ROOT / "deploy" / "haproxy.cfg").read_text(encoding="utf-8")
-    assert committed == haproxy_config(plan, compose=True), \
-        "regenerate: python -m scripts.cluster --print-haproxy --compose > deploy/haproxy.cfg"
-    for compose in (False, True):
-        path = tmp_path / f"haproxy-{compose}.cfg"
-        path.write_text(haproxy_config(plan, compose=compose), encoding="utf-8")
-        check = subprocess.run([HAPROXY, "-c", "-f", str(path)], capture_output=True, text=True)
-        assert check.returncode == 0, check.stdout + check.stderr

@@ -17,7 +17,8 @@ import pytest
 
 import contracts
 from bot.channels.handback import HandbackInput
-from bot.handoff_gate import Delivery, HandoffApiClient, HandoffGate
+from bot.handoff_client import Delivery, HandoffApiClient
+from bot.handoff_gate import HandoffGate
 from bot.outbox import Outbox, OutboxItem
 from tests.bot.channels.harness import FakeAgent, Recorder, SanicHarness
 

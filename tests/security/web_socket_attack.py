@@ -23,7 +23,8 @@ from typing import Any
 import socketio
 
 from bot.channels.socketio import HandoffAwareSocketIOInput
-from bot.handoff_gate import HandoffApiClient, HandoffGate
+from bot.handoff_client import HandoffApiClient
+from bot.handoff_gate import HandoffGate
 from bot.outbox import Outbox
 from tests.bot.channels.harness import FakeAgent, Recorder, SanicHarness
 

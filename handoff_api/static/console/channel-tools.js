@@ -10,7 +10,8 @@
  * Strings: the console's one catalogue (i18n.js, table "channelTools"), in es and en.
  */
 import { el, toast } from "./dom.js";
-import { STRINGS, getLang, dateTime, t } from "./i18n.js";
+import { STRINGS, getLang, t } from "./i18n.js";
+import { dateTime } from "./format.js";
 import { get, post, ApiError } from "./api.js";
 
 // this module's own stylesheet (console.css belongs to the rest of the console)

@@ -5,7 +5,8 @@
  * data as nested lists. Never JSON, never "total_cents 13890", never an ISO timestamp.
  */
 import { el } from "./dom.js";
-import { t, longDate, money } from "./i18n.js";
+import { t } from "./i18n.js";
+import { longDate, money } from "./format.js";
 
 const CURRENCY_OF_MARKET = { ES: "EUR", MX: "MXN", AR: "ARS", CO: "COP", US: "USD" };
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;

@@ -4,7 +4,8 @@
  * replies, internal notes and the resolve / hand back / transfer actions.
  */
 import { el, toast } from "./dom.js";
-import { t, clock, dateTime, toDate, shopperName, channelName } from "./i18n.js";
+import { t } from "./i18n.js";
+import { clock, dateTime, toDate, shopperName, channelName } from "./format.js";
 import { followUpForm } from "./offline.js";
 import { contextPanel } from "./context.js";
 import { auth, ApiError, get } from "./api.js";

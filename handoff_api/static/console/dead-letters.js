@@ -4,7 +4,8 @@
  * and a button to mark each one as dealt with.
  */
 import { el } from "./dom.js";
-import { t, clock } from "./i18n.js";
+import { t } from "./i18n.js";
+import { clock } from "./format.js";
 
 export function renderDeadLetters({ items, onOpen, onDismiss }) {
   const section = document.getElementById("dead-section");

@@ -1,10 +1,11 @@
 /**
- * Agent console entry point: login, the live SSE stream (queue + conversation events pushed
- * by the server, never polled), state, and the actions wired to the API.
+ * Agent console entry point: login, what the live stream's events (stream.js) change, state,
+ * and the actions wired to the API.
  */
 import { api, get, post, auth, ApiError } from "./api.js";
 import { el, toast, listOf } from "./dom.js";
-import { t, getLang, setLang, applyStatic, shopperName } from "./i18n.js";
+import { t, getLang, setLang, applyStatic } from "./i18n.js";
+import { shopperName } from "./format.js";
 import { renderQueue, tick } from "./queue.js";
 import { renderConversation, shownText, WINDOW_HINTS } from "./conversation.js";
 import { Cases, CASE_EVENTS } from "./cases.js";
@@ -13,8 +14,9 @@ import { alertAgent, askPermission, setupAlerts, updateTitle, watched } from "./
 import { confirmAction } from "./confirm.js";
 import { setupShortcuts } from "./shortcuts.js";
 import { History, Search } from "./search.js";
+import { LiveStream, QUEUE_EVENTS, CONVERSATION_EVENTS } from "./stream.js";
 
-const state = { me: null, queued: [], mine: [], selected: null, handoff: null, canned: {}, stream: null, agents: [],
+const state = { me: null, queued: [], mine: [], selected: null, handoff: null, canned: {}, agents: [],
   seen: {}, typingUntil: 0 };
 const $ = (id) => document.getElementById(id);
 const cases = new Cases({ selected: () => state.selected, open: (id) => openHandoff(id), error: (e) => showError(e) });
@@ -227,10 +229,6 @@ async function openTransfer(h) {
 
 /* ---------- live stream ---------- */
 
-// Event names of GET /api/stream (handoff_api/routes/stream.py).
-const QUEUE_EVENTS = ["handoff_created", "handoff_assigned", "handoff_transferred", "handoff_closed"];
-const CONVERSATION_EVENTS = ["message", "note", "typing"];
-
 /** A live message: the card's preview and unread count, and an alert for a shopper's message in
  *  a conversation of mine (or one waiting) that the agent is not looking at. */
 function onMessage(data) {
@@ -279,35 +277,10 @@ function onLiveEvent(type, raw) {
   if (state.selected != null && String(hid) === String(state.selected) && type !== "typing") openHandoff(state.selected);
 }
 
-function connectStream() {
-  state.stream?.close();
-  const live = $("live");
-  live.hidden = false;
-  const src = new EventSource("/api/stream"); // the session cookie authenticates it
-  src.onopen = () => { live.textContent = t("online"); live.className = "live on"; loadQueue(); cases.load(); };
-  src.onerror = async () => {
-    live.textContent = t("offline");
-    live.className = "live off";
-    if (src.readyState !== EventSource.CLOSED) return; // the browser is already retrying
-    // Closed for good (e.g. 401 or the server restarting): check the session, then reconnect.
-    try {
-      await get("/api/me");
-      setTimeout(() => { if (state.me && state.stream === src) connectStream(); }, 3000);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) logout(false);
-      else setTimeout(() => { if (state.me && state.stream === src) connectStream(); }, 3000);
-    }
-  };
-  // "message" is the SSE default type: ``onmessage`` below already gets it (listening twice
-  // would count every shopper message twice)
-  const named = new Set([...QUEUE_EVENTS, ...CONVERSATION_EVENTS, ...CASE_EVENTS]);
-  named.delete("message");
-  for (const type of named) src.addEventListener(type, (e) => onLiveEvent(type, e.data));
-  // the session was logged out elsewhere, revoked by a supervisor or expired
-  src.addEventListener("session_ended", () => { src.close(); logout(false); });
-  src.onmessage = (e) => onLiveEvent(e.type, e.data);
-  state.stream = src;
-}
+const stream = new LiveStream({
+  types: [...QUEUE_EVENTS, ...CONVERSATION_EVENTS, ...CASE_EVENTS], onEvent: onLiveEvent,
+  onOpen: () => { loadQueue(); cases.load(); }, onLoggedOut: () => logout(false), wanted: () => Boolean(state.me),
+});
 
 /* ---------- session ---------- */
 
@@ -328,13 +301,13 @@ async function enterApp(me) {
   try { state.agents = listOf(await get("/api/agents"), "agents"); } catch { state.agents = []; }
   await loadQueue();
   await cases.load();
-  connectStream();
+  stream.connect();
 }
 
 async function logout(callServer = true) {
   if (callServer) { try { await post("/api/auth/logout"); } catch { /* already gone */ } }
   auth.csrf = null;
-  state.stream?.close();
+  stream.close();
   Object.assign(state, { me: null, selected: null, handoff: null, seen: {}, typingUntil: 0 });
   updateTitle(0);
   $("app-view").hidden = true;

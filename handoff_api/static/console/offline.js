@@ -4,7 +4,8 @@
  * own channel when it can reach them now, by e-mail otherwise (POST /api/handoffs/{id}/follow-up).
  */
 import { el } from "./dom.js";
-import { t, dateTime, shopperName } from "./i18n.js";
+import { t } from "./i18n.js";
+import { dateTime, shopperName } from "./format.js";
 
 function dueLabel(c) {
   const time = dateTime(c.answer_due_at);

@@ -3,7 +3,8 @@
  * reason, language, VIP badge) and the agent's own open conversations.
  */
 import { el } from "./dom.js";
-import { t, duration, shopperName, channelName } from "./i18n.js";
+import { t } from "./i18n.js";
+import { duration, shopperName, channelName } from "./format.js";
 import { shownText } from "./conversation.js";
 
 const since = (ts) => (Date.now() - new Date(ts).getTime()) / 1000;

@@ -8,7 +8,8 @@
  */
 import { get } from "./api.js";
 import { el, listOf } from "./dom.js";
-import { t, longDate, shopperName } from "./i18n.js";
+import { t } from "./i18n.js";
+import { longDate, shopperName } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;

@@ -4,7 +4,8 @@
  * view under the notes: who moved it, from whom, to whom, when. Nothing when there were none.
  */
 import { el } from "./dom.js";
-import { clock, getLang } from "./i18n.js";
+import { getLang } from "./i18n.js";
+import { clock } from "./format.js";
 
 const TEXT = {
   es: {

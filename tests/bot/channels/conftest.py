@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.handoff_gate import HandoffApiClient, HandoffGate
+from bot.handoff_client import HandoffApiClient
+from bot.handoff_gate import HandoffGate
 from bot.outbox import Outbox
 from tests.bot.channels.harness import FakeAgent, Recorder
 

@@ -17,7 +17,8 @@ import aiohttp
 import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from bot.handoff_gate import HandoffApiClient, HandoffGate, Route
+from bot.handoff_client import HandoffApiClient
+from bot.handoff_gate import HandoffGate, Route
 from bot.outbox import Outbox
 from tests.bot.channels import processes
 from tests.bot.channels.harness import FakeAgent

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from bot.channels.handback import HandbackInput
-from bot.handoff_gate import HandoffApiClient, HandoffGate, Route
+from bot.handoff_client import HandoffApiClient
+from bot.handoff_gate import HandoffGate, Route
 from bot.ledger import Ledger
 from bot.outbox import Outbox
 from tests.bot.channels.harness import FakeAgent, Recorder, SanicHarness

@@ -14,7 +14,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels import media_in
+from bot.channels import media_download, media_in
 from bot.channels.messenger import MessengerInput
 from bot.channels.meta import MetaStateStore
 from bot.channels.whatsapp import WhatsAppInput
@@ -35,7 +35,7 @@ MEDIA_FIXTURES = Path(__file__).parents[2] / "media_store" / "fixtures"
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(media_in, "RETRY_DELAYS", (0.01, 0.01))
+    monkeypatch.setattr(media_download, "RETRY_DELAYS", (0.01, 0.01))
 
 
 @pytest.fixture

@@ -26,7 +26,8 @@ from aiohttp import web
 from bot.channels.messenger import MessengerInput
 from bot.channels.meta import MetaStateStore
 from bot.channels.whatsapp import WhatsAppInput
-from bot.handoff_gate import HandoffApiClient, HandoffGate, get_gate
+from bot.handoff_client import HandoffApiClient
+from bot.handoff_gate import HandoffGate, get_gate
 from bot.outbox import Outbox
 from tests.bot.channels.harness import FakeAgent, Recorder, SanicHarness, load_fixture
 

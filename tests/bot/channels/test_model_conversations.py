@@ -23,7 +23,8 @@ import yaml
 
 from bot.channels.meta import MetaStateStore
 from bot.channels.whatsapp import WhatsAppInput
-from bot.handoff_gate import HandoffApiClient, HandoffGate
+from bot.handoff_client import HandoffApiClient
+from bot.handoff_gate import HandoffGate
 from bot.outbox import Outbox
 from tests.bot.channels.harness import Recorder, SanicHarness, load_fixture
 from tests.bot.trained_model import MODEL, ROOT, model_test_marks

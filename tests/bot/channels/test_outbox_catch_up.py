@@ -10,7 +10,8 @@ from pathlib import Path
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
-from bot.handoff_gate import HandoffApiClient, HandoffGate, Route
+from bot.handoff_client import HandoffApiClient
+from bot.handoff_gate import HandoffGate, Route
 from bot.ledger import Ledger
 from bot.outbox import Outbox
 from tests.bot.channels.harness import FakeAgent, Recorder
