@@ -144,7 +144,7 @@ def test_feature_rows_are_built_without_the_sequence_features_and_are_identical(
     monkeypatch.setattr(RasaMessage, "get_sparse_features", counted)
     fast = [_rows_of(classifier, [m], fast=True) for m in messages]
     assert asked == []
-    assert all(_same_matrix(a, b) for a, b in zip(stock, fast))
+    assert all(_same_matrix(a, b) for a, b in zip(stock, fast, strict=True))
     assert _same_matrix(_rows_of(classifier, messages, fast=False),
                         _rows_of(classifier, messages, fast=True))
     assert any(m.shape[1] > 512 + 10 and m.nnz for m in fast)  # type: ignore[attr-defined]
