@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from kb_index import passage_ranker
 from kb_index.documents import Chunk
 from kb_index.encoders import Encoder
 from kb_index.lexical import STOPWORDS, BM25Ranker
@@ -124,6 +125,7 @@ class KBIndex(IndexFolder):
             raise KBIndexError("index is inconsistent: one heading vector per chunk expected; "
                                "rebuild it with --force")
         self.passage_facts = passage_facts(self.chunks)
+        passage_ranker.warm(self)  # Spanish passages' stems, for the Spanish passage ranker
         # One vector per question of each article version (see article_questions()).
         self._question_article = np.array([a for a, _ in article_questions(self.chunks)],
                                           dtype=np.int64)

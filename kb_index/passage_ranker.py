@@ -1,4 +1,4 @@
-"""A learned passage ranker for English questions, with MiniLM's cosines among its features.
+"""Learned passage rankers: English with MiniLM's cosines among its features, Spanish with stems.
 
 The hand-set passage score (kb_index.passages) adds seven signals with weights chosen by hand. The
 fourth round's bench (bench/kb_passage_ranker.py) measured a linear listwise model over 22 features
@@ -9,26 +9,34 @@ relative to the best) -- by 5-fold cross-validation grouped by article: English 
 out; without MiniLM no feature set beat the hand-set weights. The weights in
 ``passage_ranker.json`` were fitted on the whole passage set (``python -m bench.kb_passage_ranker
 --minilm --minilm-spec onnx:<index>/second --write-weights``); they are used only when the index has
-the second encoder (kb_index.second) and the question is English: Spanish keeps the hand-set score
-(held out 0.820 against 0.818 in sample: no gain worth a model).
+the second encoder (kb_index.second) and the question is English.
+
+Spanish questions on Spanish article versions get their own model (sixth round,
+``bench/kb_passage_ranker_es.py``): the first nine features (the seven hand-set signals and the
+cosines against the article's English version) plus Spanish stems shared with the heading and the
+passage (kb_index.passage_features_es), weights in ``passage_ranker_es.json``. It needs no second
+encoder. Without its weights file Spanish keeps the hand-set score.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kb_index.passages import question_needs
+from kb_index.passage_features_es import FEATURES_ES, spanish_features, stem_sets
+from kb_index.passages import heading_text, question_needs
 
 if TYPE_CHECKING:
     from kb_index.index import KBIndex
 
 WEIGHTS_FILE = Path(__file__).with_name("passage_ranker.json")
+WEIGHTS_FILE_ES = Path(__file__).with_name("passage_ranker_es.json")
 FEATURES = ("full", "heading", "bm25", "kind", "named", "lead", "threshold",
             "other_lang_full", "other_lang_heading", "full_rel", "heading_rel", "bm25_rel",
             "log_length", "position", "lead_if_plain", "numbers_shared",
@@ -45,6 +53,25 @@ def learned_weights() -> np.ndarray | None:
     if tuple(data["features"]) != FEATURES:
         raise ValueError(f"{WEIGHTS_FILE} was fitted on other features; refit it")
     return np.asarray(data["weights"], dtype=np.float64)
+
+
+@lru_cache(maxsize=1)
+def learned_weights_es() -> tuple[list[int], list[int], np.ndarray] | None:
+    """The Spanish model: columns of :data:`FEATURES` and of
+    :data:`~kb_index.passage_features_es.FEATURES_ES` it uses and their weights, in that order;
+    ``None`` if the file is missing."""
+    if not WEIGHTS_FILE_ES.is_file():
+        return None
+    data = json.loads(WEIGHTS_FILE_ES.read_text())
+    names = list(data["features"])
+    unknown = [n for n in names if n not in FEATURES and n not in FEATURES_ES]
+    if unknown or len(names) != len(data["weights"]):
+        raise ValueError(f"{WEIGHTS_FILE_ES} names unknown features {unknown}; refit it")
+    base = [FEATURES.index(n) for n in names if n in FEATURES]
+    extra = [FEATURES_ES.index(n) for n in names if n in FEATURES_ES]
+    if names != [FEATURES[i] for i in base] + [FEATURES_ES[i] for i in extra]:
+        raise ValueError(f"{WEIGHTS_FILE_ES}: base features must come first; refit it")
+    return base, extra, np.asarray(data["weights"], dtype=np.float64)
 
 
 def _centred_cos(matrix: np.ndarray, qv: np.ndarray) -> np.ndarray:
@@ -107,26 +134,101 @@ class Featurizer:
                       ml_full[i], ml_head[i], ml_full[i] - ml_full.max()]
         return rows, out
 
+    def signals(self, query: str, lang: str, article: str, qv: np.ndarray,
+                bm25_all: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """The first nine :data:`FEATURES` only (the hand-set signals and the other language
+        version's cosines), for a normalised ``query``: what the Spanish model needs, without
+        the per-passage loop of :meth:`matrix`."""
+        index = self.index
+        rows, others = self.rows(article, lang)
+        needs = question_needs(query, lang)
+        facts = [index.passage_facts[r] for r in rows]
+        full, head = index.vectors[rows] @ qv, index.heading_vectors[rows] @ qv
+        o_full, o_head = (full, head) if others is None else \
+            (index.vectors[others] @ qv, index.heading_vectors[others] @ qv)
+        kind = np.zeros(len(rows))
+        for wanted, has in ((needs.time, "has_duration"), (needs.money, "has_money")):
+            if wanted:
+                kind += [1.0 if getattr(f, has) else -1.0 for f in facts]
+        named = [len(needs.named & f.named) / len(needs.named) if needs.named else 0.0
+                 for f in facts]
+        over = [f.threshold is not None and any(a > f.threshold for a in needs.amounts)
+                for f in facts]
+        lead = [f.lead for f in facts]
+        out = np.column_stack([full, head, bm25_all[rows], kind, named, lead, over, o_full,
+                               o_head]).astype(np.float64)
+        return rows, out
 
+
+def passage_stems(index: KBIndex, rows: Sequence[int]
+                  ) -> tuple[list[frozenset[str]], list[frozenset[str]]]:
+    """Spanish stems of each passage's heading (as its heading vector reads it) and of its
+    heading and text (kb_index.passage_features_es), computed once per passage and kept on the
+    index."""
+    cache: dict[int, tuple[frozenset[str], frozenset[str]]] = index.__dict__.setdefault(
+        "_passage_stems", {})
+    for row in rows:
+        if row not in cache:
+            chunk = index.chunks[row]
+            head, body = stem_sets([heading_text(chunk), f"{chunk.heading}\n{chunk.text}"])
+            cache[row] = (head, body)
+    return [cache[r][0] for r in rows], [cache[r][1] for r in rows]
+
+
+def warm(index: KBIndex) -> None:
+    """Stem every Spanish passage now (index load) rather than on a shopper's first question,
+    when the Spanish model is there to use them."""
+    if learned_weights_es() is not None:
+        passage_stems(index, [i for i, c in enumerate(index.chunks) if c.lang == "es"])
+
+
+def _featurizer(index: KBIndex) -> Featurizer:
+    """The index's featurizer, made once (with MiniLM's vectors when the index has them)."""
+    featurizer = getattr(index, "_featurizer", None)
+    if featurizer is None:
+        second = index.second
+        featurizer = Featurizer(index) if second is None else \
+            Featurizer(index, second.chunks, second.headings)
+        index._featurizer = featurizer  # type: ignore[attr-defined]
+    return featurizer
+
+
+def learned_scores_es(index: KBIndex, rows: list[int], query: str, qv: np.ndarray,
+                      bm25_all: np.ndarray) -> np.ndarray | None:
+    """The Spanish model's score of each passage in ``rows`` (one Spanish article version) for a
+    normalised Spanish ``query``, or ``None`` without its weights file."""
+    model = learned_weights_es()
+    if model is None or not rows:
+        return None
+    base, extra, weights = model
+    chunk = index.chunks[rows[0]]
+    if max(base, default=0) < 9:
+        feature_rows, x = _featurizer(index).signals(query, "es", chunk.article_id, qv, bm25_all)
+    else:
+        feature_rows, x = _featurizer(index).matrix(query, "es", chunk.article_id, qv, None,
+                                                    normalised=True, bm25_all=bm25_all)
+    if list(feature_rows) != list(rows):
+        return None
+    x_es = spanish_features(query, *passage_stems(index, rows))
+    return np.asarray(np.hstack([x[:, base], x_es[:, extra]]) @ weights)
 
 
 def learned_scores(index: KBIndex, rows: list[int], query: str, lang: str | None,
                    qv: np.ndarray, ml_qv: np.ndarray | None,
                    bm25_all: np.ndarray) -> np.ndarray | None:
     """The learned score of each passage in ``rows`` (one article version) for a normalised
-    English ``query``, or ``None`` when the learned ranker does not apply (no MiniLM vectors, no
-    weights file, a Spanish question or article version)."""
-    second = index.second
+    ``query``, or ``None`` when no learned ranker applies: English needs MiniLM's vectors and
+    its weights file, Spanish (:func:`learned_scores_es`) its own weights file; a question on
+    an article version of the other language keeps the hand-set score."""
+    if not rows or index.chunks[rows[0]].lang != lang:
+        return None
+    if lang == "es":
+        return learned_scores_es(index, rows, query, qv, bm25_all)
     weights = learned_weights()
-    if ml_qv is None or second is None or weights is None or lang != "en" or not rows:
+    if ml_qv is None or index.second is None or weights is None or lang != "en":
         return None
     chunk = index.chunks[rows[0]]
-    if chunk.lang != "en":
-        return None
-    featurizer = getattr(index, "_featurizer", None)
-    if featurizer is None:
-        featurizer = Featurizer(index, second.chunks, second.headings)
-        index._featurizer = featurizer  # type: ignore[attr-defined]
+    featurizer = _featurizer(index)
     feature_rows, x = featurizer.matrix(query, "en", chunk.article_id, qv, ml_qv,
                                         normalised=True, bm25_all=bm25_all)
     if list(feature_rows) != list(rows):

@@ -1,7 +1,8 @@
 """The passage picker of one search: ranks the passages of the articles a search returns.
 
-English questions on an index with the second encoder are ranked by the learned model
-(kb_index.passage_ranker); every other question by the hand-set score (kb_index.passages).
+English questions on an index with the second encoder and Spanish questions on Spanish articles are
+ranked by a learned model (kb_index.passage_ranker); every other question by the hand-set score
+(kb_index.passages).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Picker:
         rows = list(rows)
         learned = learned_scores(self.index, rows, self.query, self.lang, self.qv, self.second,
                                  self.bm25)
-        if learned is not None:  # English, with MiniLM (kb_index.passage_ranker)
+        if learned is not None:  # kb_index.passage_ranker
             return [rows[i] for i in np.argsort(-learned, kind="stable")]
         heading_cos = np.zeros(len(self.index.chunks), dtype=np.float32)
         heading_cos[rows] = self.index.heading_vectors[rows] @ self.qv

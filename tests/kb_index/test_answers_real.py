@@ -56,12 +56,14 @@ def test_balearics_price_is_the_balearics_price(index, query, lang, price):
 
 
 def test_passage_selection_keeps_its_accuracy(index):
-    """Measured 0.818 (es) / 0.869 (en) (reports/kb/README.md); a drop below these floors means a
-    change made the quoted passages worse."""
+    """Measured on this index (USE alone) 0.892 (es, the Spanish learned ranker, in sample; 0.818
+    with the hand-set weights) / 0.869 (en, hand-set: MiniLM is not built here)
+    (reports/kb/README.md); a drop below these floors means a change made the quoted passages
+    worse."""
     queries = load_passage_queries(ROOT / "tests" / "data" / "kb_passages.jsonl")
     assert sum(q.lang == "es" for q in queries) >= 150 <= sum(q.lang == "en" for q in queries)
     result = passage_metrics(index, queries)
-    assert result["es"]["passage_accuracy"] >= 0.80, result["es"]
+    assert result["es"]["passage_accuracy"] >= 0.87, result["es"]
     assert result["en"]["passage_accuracy"] >= 0.85, result["en"]
 
 
