@@ -55,6 +55,10 @@ Measured with ``bench/turn_latency.py`` and py-spy on the Rasa server (reports/p
 * **every saved event was an ORM object.** ``bot/event_insert.py`` (part ``core_insert``):
   the same rows in one Core ``INSERT`` (executemany).
 
+* **the 25 KB domain went with every call to the action server.** ``bot/domain_digest.py``
+  (part ``domain_digest``): a digest instead, once the action server holds that domain
+  (rasa-sdk's own protocol: it answers 449 when it does not, and the call is sent again with it).
+
 * **every save asked the database what it had just read.** ``bot/stored_count.py``: a save uses
   the event count its tracker's read found under the conversation's lock, instead of Rasa's
   ``count()`` and the event broker's read-back of the whole tracker.
@@ -187,7 +191,7 @@ def is_sqlite_file(engine: Any) -> bool:
 
 #: the speed-ups that can be turned off one by one (to measure each): ATIENDE_RASA_SPEEDUPS_OFF
 PARTS = ("ted_cache", "stored_count", "event_log", "debug_log", "action_validation",
-         "read_cache", "core_insert")
+         "read_cache", "core_insert", "domain_digest")
 
 
 def enabled(part: str | None = None) -> bool:
@@ -258,3 +262,7 @@ def install() -> None:
         from bot import policy_cache
 
         policy_cache.install()
+    if enabled("domain_digest"):
+        from bot import domain_digest
+
+        domain_digest.install()

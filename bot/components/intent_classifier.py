@@ -28,7 +28,7 @@ from rasa.shared.nlu.training_data.message import Message
 from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.preprocessing import normalize
 
-from bot.components.nlu_speedups import enabled, fortran_coef
+from bot.components.nlu_speedups import enabled, fortran_coef, sentence_row
 
 
 @DefaultV1Recipe.register(
@@ -46,9 +46,14 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
                  resource: Resource) -> None:
         super().__init__(config, name, model_storage, resource)
         self.clf.set_params(C=float(self.config["C"]), class_weight=self.config["class_weight"])
+        self.fast_rows = enabled("lr_features")  # bot/components/nlu_speedups.py
 
     def _create_X(self, messages: List[Message]) -> csr_matrix:
         weight = float(self.config["dense_weight"])
+        if self.fast_rows:
+            fast = [sentence_row(message, weight) for message in messages]
+            if fast and all(row is not None for row in fast):
+                return fast[0] if len(fast) == 1 else vstack(fast).tocsr()
         rows = []
         for message in messages:
             sparse = message.get_sparse_features(attribute=TEXT)[1]

@@ -101,3 +101,58 @@ def test_persist_and_load_keep_predictions(storage: LocalModelStorage) -> None:
     after = _predict(loaded, parts, "buenas noches")
     assert after["name"] == before["name"] == "greet"
     assert abs(after["confidence"] - before["confidence"]) < 1e-9
+
+
+def _rows_of(classifier: LinearIntentClassifier, messages: list[Message], fast: bool) -> object:
+    classifier.fast_rows = fast
+    return classifier._create_X(messages)
+
+
+def _same_matrix(a: object, b: object) -> bool:
+    return (a.shape == b.shape and a.data.dtype == b.data.dtype  # type: ignore[attr-defined]
+            and np.array_equal(a.indptr, b.indptr)  # type: ignore[attr-defined]
+            and np.array_equal(a.indices, b.indices)  # type: ignore[attr-defined]
+            and a.data.tobytes() == b.data.tobytes())  # type: ignore[attr-defined]
+
+
+def test_feature_rows_are_built_without_the_sequence_features_and_are_identical(
+        storage: LocalModelStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``lr_features`` (bot/components/nlu_speedups.py): the same canonical CSR, bit for bit, one
+    message or a batch, and Rasa's ``get_sparse_features`` (which also stacks every token's
+    sequence features) is not asked."""
+    from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
+    from rasa.shared.nlu.training_data.message import Message as RasaMessage
+
+    classifier, (tokenizer, counts, use) = _trained(storage)
+    regex = RegexFeaturizer({**RegexFeaturizer.get_default_config()}, storage,
+                            Resource("regex"), ExecutionContext(None),
+                            known_patterns=[{"name": "order", "pattern": r"AT\d{6}"}])
+    texts = [t for ts in EXAMPLES.values() for t in ts] + [
+        "¿dónde está mi pedido AT101001?", "hola hola hola", "x", "¡¡¡", "AT101001 AT101002",
+        "quiero devolver el pedido AT105001, llegó roto", "thanks a lot"]
+    messages = [Message(data={"text": t}) for t in texts]
+    for part in (tokenizer, counts, regex, use):
+        part.process(messages)
+    stock = [_rows_of(classifier, [m], fast=False) for m in messages]
+    asked: list[str] = []
+    original = RasaMessage.get_sparse_features
+
+    def counted(self: RasaMessage, *args: object, **kwargs: object) -> object:
+        asked.append(self.get("text"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(RasaMessage, "get_sparse_features", counted)
+    fast = [_rows_of(classifier, [m], fast=True) for m in messages]
+    assert asked == []
+    assert all(_same_matrix(a, b) for a, b in zip(stock, fast, strict=True))
+    assert _same_matrix(_rows_of(classifier, messages, fast=False),
+                        _rows_of(classifier, messages, fast=True))
+    assert any(m.shape[1] > 512 + 10 and m.nnz for m in fast)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("off", ["", "lr_features"])
+def test_fast_rows_follow_the_switch(storage: LocalModelStorage, monkeypatch: pytest.MonkeyPatch,
+                                     off: str) -> None:
+    monkeypatch.setenv("ATIENDE_RASA_SPEEDUPS_OFF", off)
+    classifier = LinearIntentClassifier.create({}, storage, Resource("s"), ExecutionContext(None))
+    assert classifier.fast_rows is (off == "")
