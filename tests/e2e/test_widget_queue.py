@@ -55,6 +55,10 @@ def test_queue_position_live_no_fake_typing_and_back_to_the_assistant(
         else [{"text": "De acuerdo, he cancelado tu petición. ¿En qué te puedo ayudar?"}]
         if d["message"] == "/leave_queue" else [])
     page = new_page()
+    page.clock.install()  # time flows as usual until paused below
+    reads: list[float] = []  # when the widget read its place (GET /api/widget/queue)
+    page.on("request", lambda r: reads.append(time.monotonic())
+            if "/api/widget/queue" in r.url else None)
     widget = open_widget(page, handoff_server, fake)
     banner = widget.locator(".queue")
     expect(banner).to_be_hidden()
@@ -75,11 +79,30 @@ def test_queue_position_live_no_fake_typing_and_back_to_the_assistant(
         "Ahora mismo no hay ninguna persona del equipo conectada")
     page.screenshot(path=str(SCREENSHOTS / "widget_queue_nobody_es.png"))
 
-    # an agent connects and takes the shopper ahead: the banner follows at once (live event)
+    # an agent connects and takes the shopper ahead: the banner follows from the live event, not
+    # from the widget's 15 s poll. The page's clock is paused and moved by hand, 12 s at most,
+    # so the poll cannot fire; the event itself may take as long as a loaded machine needs (a
+    # 5 s wall-clock deadline here could fail under load and a late poll could pass it)
+    polled = len(reads)
+    while time.monotonic() - reads[-1] > 4:  # pause right after a read: the next poll is far
+        page.wait_for_timeout(100)
+        assert len(reads) < polled + 3, "the widget stopped reading its place"
+    page.clock.pause_at(page.evaluate("Date.now()") + 50)
+    budget_ms = 15_000 - (time.monotonic() - reads[-1]) * 1000 - 1_500  # before the poll is due
+    before = len(reads)
     with handoff_server.agent("leo") as api:
         assert api.post(f"/api/handoffs/{ahead['id']}/claim").status_code == 200
-    expect(banner.locator(".queue-place")).to_have_text(
-        "Estás en la cola para hablar con una persona: eres el siguiente.", timeout=5_000)
+    place = banner.locator(".queue-place")
+    next_text = "Estás en la cola para hablar con una persona: eres el siguiente."
+    moved_ms, deadline = 0, time.monotonic() + 60
+    while place.text_content() != next_text and time.monotonic() < deadline:
+        if moved_ms + 300 <= budget_ms:
+            page.clock.run_for(300)  # the event's read waits a random 0-1.2 s (jitter)
+            moved_ms += 300
+        time.sleep(0.5)
+    assert place.text_content() == next_text, f"no live update ({moved_ms} ms of page time)"
+    assert len(reads) > before
+    page.clock.resume()
     expect(banner.locator(".queue-wait")).to_contain_text("Espera estimada")
     page.screenshot(path=str(SCREENSHOTS / "widget_queue_next_es.png"))
 
