@@ -48,8 +48,13 @@ def _summary(session: Any, services: Any, start: date | None, end: date | None,
              return_hours: float) -> dict[str, Any]:
     tz = services.settings.business_tz
     since, until = _window(start, end, tz)
-    return compute_metrics(session, since=since, until=until, fcr_window_hours=return_hours,
+    data = compute_metrics(session, since=since, until=until, fcr_window_hours=return_hours,
                            channel=channel, language=language, market=market, tz=tz)
+    # the days in the store's calendar, ``last_day`` included: the page shows these, so a
+    # supervisor whose browser is in another time zone sees (and gets) the store's "today"
+    data["window"].update(first_day=since.date().isoformat(),
+                          last_day=(until - timedelta(days=1)).date().isoformat())
+    return data
 
 
 ReturnHours = Annotated[float, Query(gt=0, le=24 * 30)]
@@ -61,7 +66,9 @@ def summary(_supervisor: CurrentSupervisor, session: SessionDep, services: Servi
             language: Filter = None, market: Filter = None,
             return_hours: ReturnHours = DEFAULT_RETURN_HOURS) -> dict:
     """Headline numbers, time series (hourly for ranges of up to 2 days, else daily), breakdowns
-    by channel, language and market, per-agent handling, KB answers and gaps, hourly heat map."""
+    by channel, language and market, per-agent handling, KB answers and gaps, hourly heat map.
+    Without ``start``/``end`` the range is the store's last 7 days, today included (business time
+    zone); ``window.first_day``/``last_day`` say which days were counted."""
     return _summary(session, services, start, end, channel, language, market, return_hours)
 
 

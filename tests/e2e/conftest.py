@@ -215,8 +215,10 @@ def new_page(browser: Any) -> Iterator[Any]:
     """Factory of pages, each in its own browser context (own cookies and localStorage)."""
     contexts = []
 
-    def make(locale: str = "es-ES", width: int = 1280, height: int = 800) -> Any:
-        context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+    def make(locale: str = "es-ES", width: int = 1280, height: int = 800,
+             timezone_id: str | None = None) -> Any:
+        context = browser.new_context(locale=locale, viewport={"width": width, "height": height},
+                                      timezone_id=timezone_id)
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()

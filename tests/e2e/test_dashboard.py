@@ -22,6 +22,8 @@ import io
 import re
 import time
 import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -41,12 +43,18 @@ from tests.e2e.conftest import (
 
 pytestmark = pytest.mark.e2e
 
+STORE_TZ = "Pacific/Kiritimati"  # UTC+14
+BROWSER_TZ = "Pacific/Pago_Pago"  # UTC-11: always a day or two behind the store
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     # this checkout's code, even when the environment's editable install points at another one
+    # a store whose calendar is ahead of the browsers' (UTC+14): "today" differs from the
+    # browser's for most of the day, so a range picked in the browser's calendar would miss
+    # today's conversations (what a CI run at 23:xx UTC caught against Europe/Madrid)
     with start_handoff_server(tmp_path_factory.mktemp("dashboard-data"),
-                              PYTHONPATH=str(ROOT)) as s:
+                              PYTHONPATH=str(ROOT), BUSINESS_TZ=STORE_TZ) as s:
         script(s)
         yield s
 
@@ -172,3 +180,24 @@ def test_the_dashboard_fits_a_phone(server: HandoffServer, new_page) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     page.screenshot(path=str(SCREENSHOTS / "dashboard_phone.png"), full_page=True)
+
+
+def test_the_range_is_the_stores_days_whatever_the_browsers_time_zone(server: HandoffServer,
+                                                                       new_page) -> None:
+    """A supervisor 25 hours behind the store (Pago Pago vs Kiritimati) opens the dashboard: the
+    range is the store's last 7 days, today included, and today's conversation is counted."""
+    store_today = {datetime.now(ZoneInfo(STORE_TZ)).date()}
+    page = new_page(timezone_id=BROWSER_TZ)
+    assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == BROWSER_TZ
+    open_dashboard(page, server)
+    page.goto(f"{server.url}/console/dashboard.html")
+    expect(big(page, "tile-conversations")).to_have_text("3")
+    store_today.add(datetime.now(ZoneInfo(STORE_TZ)).date())  # the store's midnight may pass
+    end = date.fromisoformat(page.locator("#f-end").input_value())
+    start = date.fromisoformat(page.locator("#f-start").input_value())
+    assert end in store_today and (end - start).days == 6
+    # the export asks for the same days
+    with page.expect_download() as info:
+        page.click("#export")
+    assert f"{start.isoformat()}-{end.isoformat()}" in info.value.suggested_filename
+    assert page.errors == []

@@ -20,11 +20,15 @@ from tests.e2e.conftest import DEMO_PASSWORD, ROOT, SCREENSHOTS, HandoffServer, 
 
 pytestmark = pytest.mark.e2e
 
+STORE_TZ = "Pacific/Kiritimati"  # UTC+14: a store calendar a day ahead of most browsers
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
+    # the store's day is ahead of the browser's (UTC here) from 10:00 UTC on: the dashboard's
+    # range must still include what happened "today" in the store's calendar
     with start_handoff_server(tmp_path_factory.mktemp("supervisor-data"),
-                              PYTHONPATH=str(ROOT)) as s:
+                              PYTHONPATH=str(ROOT), BUSINESS_TZ=STORE_TZ) as s:
         yield s
 
 

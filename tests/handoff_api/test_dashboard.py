@@ -213,3 +213,34 @@ def test_prometheus_token(database_url):
         assert c.get("/metrics", headers={
             "Authorization": "Bearer scrape-token-0123456789"}).status_code == 200
     app.state.services.engine.dispose()
+
+
+@pytest.mark.parametrize("store_tz", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_the_default_range_is_the_stores_last_seven_days(database_url, store_tz):
+    """No dates: the store's last 7 days, today included, in its own calendar (UTC+14 and UTC-11
+    are a day or more away from UTC for much of every day); a conversation that just started is
+    in it and the window says which days were counted."""
+    from zoneinfo import ZoneInfo
+
+    from fastapi.testclient import TestClient
+
+    from handoff_api.app import create_app
+    from tests.handoff_api.conftest import make_settings
+
+    app = create_app(make_settings(database_url, business_tz=store_tz))
+    try:
+        with TestClient(app) as client:
+            add_agent(app, "ana", role="supervisor")
+            ana = login(client, "ana")
+            bot_side(app, "web-now", time.time() - 5, "socketio", "es")
+            before = datetime.now(ZoneInfo(store_tz)).date()
+            m = client.get("/api/dashboard/summary", headers=ana).json()
+            after = datetime.now(ZoneInfo(store_tz)).date()
+    finally:
+        app.state.services.engine.dispose()
+    w = m["window"]
+    last = datetime.fromisoformat(w["last_day"]).date()
+    assert last in (before, after)
+    assert (last - datetime.fromisoformat(w["first_day"]).date()).days == 6
+    assert w["start"].startswith(w["first_day"]) and w["tz"] == store_tz
+    assert m["conversations"] == 1

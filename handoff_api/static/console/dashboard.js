@@ -21,13 +21,13 @@ function applyStatic() {
   document.documentElement.lang = getLang();
 }
 
-const isoDay = (date) => {
-  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
-  return local.toISOString().slice(0, 10);
-};
-
+/** The range's days. Empty fields (the first load) let the server pick the store's last 7 days:
+ * "today" is the store's (BUSINESS_TZ), not the browser's, so a supervisor in another time zone
+ * never gets a range that ends before the store's day does. */
 function query() {
-  const params = new URLSearchParams({ start: $("f-start").value, end: $("f-end").value });
+  const params = new URLSearchParams();
+  if ($("f-start").value) params.set("start", $("f-start").value);
+  if ($("f-end").value) params.set("end", $("f-end").value);
   if ($("f-channel").value) params.set("channel", $("f-channel").value);
   if ($("f-language").value) params.set("language", $("f-language").value);
   if ($("f-market").value) params.set("market", $("f-market").value);
@@ -99,6 +99,8 @@ async function load() {
   $("status").textContent = d("loading");
   try {
     data = await get(`/api/dashboard/summary?${query()}`);
+    $("f-start").value = data.window.first_day;
+    $("f-end").value = data.window.last_day;
     $("status").textContent = "";
     render();
   } catch (err) {
@@ -153,9 +155,6 @@ async function boot() {
     deny("onlySupervisors");
     return;
   }
-  const today = new Date();
-  $("f-end").value = isoDay(today);
-  $("f-start").value = isoDay(new Date(today.getTime() - 6 * 86400000));
   $("filters").addEventListener("submit", (e) => { e.preventDefault(); load(); });
   $("export").addEventListener("click", exportCsv);
   document.addEventListener("atiende:moved", () => load()); // a supervisor move: interventions
