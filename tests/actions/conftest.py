@@ -4,8 +4,9 @@ A seeded temporary SQLite store and rasa-sdk trackers.
 
 Generic on purpose so every action module's tests can use them:
 
-- ``store_db``: path of a freshly seeded demo store (reference day = today, UTC); ``STORE_DATABASE``
-  points at it and ``actions.store.get_store`` is reset, so actions read this file.
+- ``store_db``: path of a freshly seeded demo store (reference day = the store's today,
+  ``actions.store_calendar``); ``STORE_DATABASE`` points at it and ``actions.store.get_store``
+  is reset, so actions read this file.
 - ``store``: an :class:`actions.store.sqlite.SQLiteStore` on that file.
 - ``demo_orders``: the seeded orders (``actions.store.seed.DemoOrder``), e.g. to pick a scenario.
 - ``attempts_ledger`` (autouse): failed identity checks go to a ledger file of the test's own;
@@ -21,13 +22,14 @@ Generic on purpose so every action module's tests can use them:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from actions.store_calendar import today as store_today
 
 # the platform stand-ins (tests/actions/store/standins), for action tests on real adapters
 from tests.actions.store.conftest import (  # noqa: F401 - fixtures used by name
@@ -79,7 +81,7 @@ def store_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from actions.store.seed import seed_database
 
     path = tmp_path / "store.db"
-    seed_database(path, today=datetime.now(UTC).date(), force=True)
+    seed_database(path, today=store_today(), force=True)
     monkeypatch.setenv("STORE_DATABASE", str(path))
     monkeypatch.setenv("STORE_BACKEND", "sqlite")
     get_store.cache_clear()
@@ -98,7 +100,7 @@ def store(store_db: Path) -> Any:
 def demo_orders() -> list[Any]:
     from actions.store.seed import build_demo_orders
 
-    return build_demo_orders(datetime.now(UTC).date())
+    return build_demo_orders(store_today())
 
 
 @pytest.fixture

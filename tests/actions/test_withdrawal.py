@@ -14,6 +14,8 @@ import pytest
 from actions import withdrawal
 from actions.handoff_client import HandoffClient
 from actions.masking import mask_email
+from actions.store_calendar import store_day
+from actions.store_calendar import today as store_today
 from actions.withdrawal import (
     ActionAskWithdrawalConfirm,
     ActionSubmitWithdrawal,
@@ -89,12 +91,12 @@ def test_markets_with_a_legal_function_and_their_labels():
     ("refunded", "closed"),
 ])
 async def test_what_applies_to_a_spanish_order(store, demo_orders, scenario, outcome):
-    today = datetime.now(UTC).date()
+    today = store_today()
     o = await store.get_order(demo(demo_orders, scenario, market="ES").id)
     check = check_withdrawal(o, withdrawal_rules("ES"), today)
     assert check.outcome == outcome
     if outcome == "within":
-        assert check.deadline == o.delivered_at.date() + timedelta(days=14)
+        assert check.deadline == store_day(o.delivered_at) + timedelta(days=14)
 
 
 async def test_the_last_day_is_included_and_the_next_is_not(store, demo_orders):
@@ -113,7 +115,7 @@ async def test_colombia_counts_business_days(store, demo_orders):
 
 
 async def test_markets_without_a_legal_button_get_the_return_path(store, demo_orders):
-    today = datetime.now(UTC).date()
+    today = store_today()
     for market, language in (("US", "en"), ("MX", "es")):
         o = await store.get_order(demo(demo_orders, "return_window", language, market).id)
         check = check_withdrawal(o, withdrawal_rules(market), today)
@@ -192,7 +194,7 @@ async def test_a_wrong_email_reveals_nothing_and_counts(store_db, demo_orders, m
 async def test_outside_the_period_the_bot_says_so_and_offers_the_return(
         store_db, demo_orders, make_tracker, dispatcher, domain, said, monkeypatch):
     o = demo(demo_orders, "return_window")  # delivered 6 days ago
-    later = datetime.now(UTC).date() + timedelta(days=20)  # past the 14 days, within the 30
+    later = store_today() + timedelta(days=20)  # past the 14 days, within the 30
     monkeypatch.setattr(withdrawal, "today", lambda: later)
     result = await validate(make_tracker, dispatcher, domain, "withdrawal_email",
                             o.customer["email"], withdrawal_order=o.id)
