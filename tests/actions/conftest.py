@@ -10,6 +10,7 @@ Generic on purpose so every action module's tests can use them:
 - ``store``: an :class:`actions.store.sqlite.SQLiteStore` on that file.
 - ``demo_orders``: the seeded orders (``actions.store.seed.DemoOrder``), e.g. to pick a scenario.
 - ``attempts_ledger`` (autouse): failed identity checks go to a ledger file of the test's own;
+- ``clear_of_the_stores_midnight`` (autouse): no test straddles the store's midnight;
 - ``make_tracker(slots=..., text=..., intent=..., entities=..., validate=..., active_loop=...,
   sender_id=..., input_channel=..., metadata=...)``:
   a ``rasa_sdk.Tracker``; ``validate`` lists slot names set in the current turn, the way Rasa's
@@ -22,13 +23,16 @@ Generic on purpose so every action module's tests can use them:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.store_calendar import store_zone
 from actions.store_calendar import today as store_today
 
 # the platform stand-ins (tests/actions/store/standins), for action tests on real adapters
@@ -60,6 +64,21 @@ SLOTS = [
     "rating", "csat_comment", "requested_slot", "problem", "claim_item", "claim_photo",
     "claim_remedy", "claim_confirm", "claim_photo_asks", "claim_description", "store_request",
 ]
+
+
+@pytest.fixture(autouse=True)
+def clear_of_the_stores_midnight() -> Iterator[None]:
+    """Tests read the store's day more than once (seeding the demo store, then the action and
+    the assertion); one that straddled the store's midnight would compare two days. Within
+    5 minutes of it, the test's clock runs from a minute past it instead (time-machine; a
+    shift of at most 6 minutes, which subprocess servers on the real clock tolerate)."""
+    now = datetime.now(UTC)
+    midnight = datetime.combine(store_today(now) + timedelta(days=1), time(), store_zone())
+    if midnight - now > timedelta(minutes=5):
+        yield
+        return
+    with time_machine.travel(midnight + timedelta(minutes=1), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)
