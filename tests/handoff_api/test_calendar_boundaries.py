@@ -72,6 +72,26 @@ def test_the_dashboard_counts_the_stores_days_and_its_csv_is_named_after_them(tm
         app.state.services.engine.dispose()
 
 
+def test_the_supervisors_metrics_are_in_the_stores_hours(tmp_path):
+    """``GET /api/metrics`` (the last N days): a chat at 19:30 on Sunday in Mexico City is
+    Sunday 19:00 in the heat map and the 13th in the series, not Monday 01:00 on the 14th."""
+    from tests.handoff_api.test_dashboard import bot_side
+
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'h.db'}", business_tz=MEXICO))
+    try:
+        with TestClient(app) as client:
+            add_agent(app, "ana", role="supervisor")
+            with time_machine.travel(utc("2026-12-14 02:00"), tick=False):
+                bot_side(app, "web-1", utc("2026-12-14 01:30").timestamp(), "socketio", "es")
+                m = client.get("/api/metrics", params={"days": 2},
+                               headers=login(client, "ana")).json()
+    finally:
+        app.state.services.engine.dispose()
+    assert m["window"]["tz"] == MEXICO and m["conversations"] == 1
+    assert m["heatmap"][6][19] == 1
+    assert {b["bucket"]: b["conversations"] for b in m["timeseries"]}["2026-12-13T19:00"] == 1
+
+
 # ------------------------------------------------------------------ opening hours
 SHOP = BusinessHours.parse("mon-fri 09:00-20:00; sat 10:00-14:00", MADRID)
 
