@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from actions import withdrawal
 from actions.handoff_client import HandoffClient
 from actions.masking import mask_email
-from actions.store_calendar import store_day
+from actions.store_calendar import at_store_time, store_day
 from actions.store_calendar import today as store_today
 from actions.withdrawal import (
     ActionAskWithdrawalConfirm,
@@ -102,16 +103,23 @@ async def test_what_applies_to_a_spanish_order(store, demo_orders, scenario, out
 async def test_the_last_day_is_included_and_the_next_is_not(store, demo_orders):
     o = await store.get_order(demo(demo_orders, "return_window", market="AR").id)
     rules = withdrawal_rules("AR")
-    last = o.delivered_at.date() + timedelta(days=10)
+    last = store_day(o.delivered_at) + timedelta(days=10)
     assert check_withdrawal(o, rules, last).outcome == "within"
     assert check_withdrawal(o, rules, last + timedelta(days=1)).outcome == "expired"
 
 
-async def test_colombia_counts_business_days(store, demo_orders):
+@pytest.mark.parametrize("delivered, deadline", [
+    (date(2026, 12, 2), date(2026, 12, 9)),    # Wednesday: 5 working days span a weekend
+    (date(2026, 12, 4), date(2026, 12, 11)),   # Friday
+    (date(2026, 12, 26), date(2027, 1, 1)),    # Saturday: Monday to Friday, 6 days
+    (date(2026, 12, 27), date(2027, 1, 1)),    # Sunday: 5 days
+])
+async def test_colombia_counts_business_days(store, demo_orders, delivered, deadline):
+    """Fixed delivery days: the demo order's is "6 days ago", a weekend day when the test runs
+    on a Friday or Saturday (the old ">= 7 calendar days" failed then)."""
     o = await store.get_order(demo(demo_orders, "return_window", market="CO").id)
-    deadline = check_withdrawal(o, withdrawal_rules("CO"), o.delivered_at.date()).deadline
-    assert deadline is not None and deadline.weekday() < 5
-    assert (deadline - o.delivered_at.date()).days >= 7  # 5 working days span a weekend
+    o = replace(o, delivered_at=at_store_time(delivered, time(12, 15)))
+    assert check_withdrawal(o, withdrawal_rules("CO"), delivered).deadline == deadline
 
 
 async def test_markets_without_a_legal_button_get_the_return_path(store, demo_orders):
