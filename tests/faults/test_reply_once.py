@@ -6,7 +6,8 @@ and then calls the action server (``action_offer_rating``), which the fake Graph
 ``kill -9`` right then: the reply is on the shopper's phone, the turn is not in the tracker, the
 inbox row is not done. After the restart the stored delivery is processed again; the shopper must
 still have exactly one reply per message, and the tracker the turn once. A later "gracias" (a new
-message with the same text) is answered again.
+message with the same text) is answered again. A web shopper's REST turn killed at the same
+moment is resent by its client and answered once.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ def _marks(seam: Seam, phone: str, message_id: str) -> list[str] | None:
         except sqlite3.OperationalError:  # no such table: the code before the outgoing ledger
             return None
     return [r[0] for r in rows]
+
+
+def _claimed(seam: Seam, conversation_id: str, message_id: str) -> bool:
+    """The REST message is claimed in the ledger (its turn is under way)."""
+    with contextlib.closing(sqlite3.connect(seam.data_dir / "ledger.db", timeout=5)) as db:
+        return db.execute("SELECT 1 FROM inbound_messages WHERE channel = 'rest' AND "
+                          "conversation_id = ? AND message_id = ?",
+                          (conversation_id, message_id)).fetchone() is not None
 
 
 def _signal_actions(seam: Seam, sig: int) -> None:
@@ -79,6 +88,9 @@ def test_kill9_after_the_reply_went_out_sends_it_once(alive: Seam) -> None:
             stopped.set()
 
     seam.graph.before_answer = stop_the_action_server
+    web, web_id, web_reply = "fault-reply-once-web", "fault-reply-once-web-1", []
+    web_thread = threading.Thread(target=lambda: web_reply.append(seam.say(web, "gracias",
+                                                                           web_id)))
     try:
         _send(seam, phone, "gracias", ids[1])
         wait_for(stopped.is_set, 60, "the reply on the phone")
@@ -90,6 +102,10 @@ def test_kill9_after_the_reply_went_out_sends_it_once(alive: Seam) -> None:
                  or (_marks(seam, phone, ids[1]) is None and time.monotonic() - posted > 1.0),
                  30, "the reply to be marked sent")
         assert ids[1] not in _turns(seam.tracker_events(phone)), "the turn must still be running"
+        # a web shopper's turn is under way too (REST: its answer is the HTTP response, written
+        # only after the message is marked done, so no client can have it before the record)
+        web_thread.start()
+        wait_for(lambda: _claimed(seam, web, web_id), 60, "the web turn to be under way")
         seam.kill("rasa")
     finally:
         seam.graph.before_answer = None
@@ -107,6 +123,12 @@ def test_kill9_after_the_reply_went_out_sends_it_once(alive: Seam) -> None:
         f"{len(after_retry)} replies on the phone for one message (the tracker has "
         f"{turns[ids[1]][1]} bot events): {after_retry}\n{seam.logs(60)}")
     assert _marks(seam, phone, ids[1]) == ["sent"] * len(after_retry)
+
+    # the web client resent its message (same id) until the restarted Rasa answered it: once
+    web_thread.join(PATIENCE + 60)
+    web_turns = _turns(seam.tracker_events(web))
+    assert web_reply and web_reply[0].status == 200 and web_turns[web_id][0] == 1, web_turns
+    assert len(web_reply[0].body) == web_turns[web_id][1] >= 1, web_reply
 
     # a new message with the same text is a new turn: answered again, not skipped
     _send(seam, phone, "gracias", ids[2])

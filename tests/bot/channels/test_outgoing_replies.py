@@ -7,8 +7,10 @@ message again."""
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -36,11 +38,15 @@ def messenger(graph: Recorder, tmp_path: Path) -> MessengerInput:
                           graph_url=graph.url, state=MetaStateStore(tmp_path / "meta.db"))
 
 
+def two_replies(message: Any) -> list[dict[str, Any]]:
+    return [{"text": f"Sobre «{message.text}»: te cuento."},
+            {"text": "¿Algo más?", "buttons": BUTTONS}]
+
+
 @pytest.fixture
 async def server(whatsapp: WhatsAppInput, messenger: MessengerInput, agent: FakeAgent,
                  gate: HandoffGate) -> AsyncIterator[SanicHarness]:
-    agent.responder = lambda m: [{"text": f"Sobre «{m.text}»: te cuento."},
-                                 {"text": "¿Algo más?", "buttons": BUTTONS}]
+    agent.responder = two_replies
     harness = await SanicHarness([whatsapp, messenger], agent, gate).start()
     yield harness
     await harness.stop()
@@ -128,3 +134,21 @@ async def test_a_reply_meta_refused_is_sent_when_the_turn_runs_again(
     graph.status = 200
     await deliver(server, whatsapp, payload, hook)
     assert len(graph.requests) == refused + 2
+
+
+async def test_a_handed_back_message_run_again_is_not_answered_twice(
+        whatsapp: WhatsAppInput, agent: FakeAgent, graph: Recorder, gate: HandoffGate) -> None:
+    """What nobody answered in a handoff goes to the bot (``HandoffGate.to_bot``); a turn that
+    failed after replying is retried by the outbox — the shopper's phone gets the reply once."""
+    phone = "5215512345678"
+    await whatsapp.state.record_inbound("whatsapp", phone, time.time())
+    gate.app = SimpleNamespace(ctx=SimpleNamespace(agent=agent, input_channels=[whatsapp]))
+    agent.responder = two_replies
+    fail_after_replying(agent)
+    gate.on_new_message = agent.handle_message
+    with pytest.raises(RuntimeError):
+        await gate.to_bot(phone, "whatsapp", "wamid.left-unanswered", "¿y mi reembolso?")
+    first = graph.bodies("/messages")
+    assert len(first) == 2
+    assert await gate.to_bot(phone, "whatsapp", "wamid.left-unanswered", "¿y mi reembolso?")
+    assert len(agent.handled) == 2 and graph.bodies("/messages") == first
