@@ -21,6 +21,12 @@ response index — the n-th Graph call of that message's turn):
 * the key is the inbound message id, never the text: a new message that repeats a question gets
   its answer again.
 
+Used by ``WhatsAppOutput`` and ``MessengerOutput`` for the turn of each inbound message
+(``bot/channels/whatsapp.py``, ``messenger.py``) and of each message a hand-back gives the bot
+(``HandoffGate.to_bot``, channel key ``to_bot``). The web channels need none: a REST answer is the
+HTTP response, written after the message is marked done, and the widget resends only a message no
+bot reply answered (reports/reliability, "A reply is sent once").
+
 A Graph call that failed (Meta refused it, or was unreachable) stays ``sending`` and is tried again
 if the turn runs again. Each mark is one short transaction run in a worker thread
 (``asyncio.to_thread``), never on the event loop; ``bench/outgoing_replies.py`` measures the cost.
