@@ -147,7 +147,8 @@ class WhatsAppOutput(OutputChannel):
         #: async (conversation id) -> "es"/"en"/None: the shopper's language when this output
         #: was built without one (a hand-back comes through ``get_output_channel``)
         self.language_of = language_of
-        #: the turn's outgoing ledger (None outside a shopper message's turn: hand-backs)
+        #: the outgoing ledger of the message whose turn this serves (bot/outgoing.py); None
+        #: outside one (Rasa's trigger_intent through get_output_channel)
         self.replies = replies
 
     async def _post(self, body: dict[str, Any]) -> dict[str, Any] | None:
