@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
@@ -26,6 +25,7 @@ from actions.handoff_packet import build_packet
 from actions.handoff_triggers import choose_reason
 from actions.i18n import normalize_language, register, t
 from actions.rating import rating_buttons
+from actions.store_calendar import store_zone
 
 logger = logging.getLogger(__name__)
 CSAT_FORM = "csat_form"
@@ -138,7 +138,7 @@ def _recent_user_texts(tracker: Tracker, count: int = 3) -> list[str]:
 
 def when_text(next_open: datetime, language: str, now: datetime | None = None) -> str:
     """"mañana a las 09:00" / "on Monday at 09:00", in the business time zone."""
-    tz = ZoneInfo(os.environ.get("BUSINESS_TZ", "Europe/Madrid"))
+    tz = store_zone()
     local, today = next_open.astimezone(tz), (now or datetime.now(UTC)).astimezone(tz).date()
     time_text = local.strftime("%H:%M")
     days = (local.date() - today).days
@@ -159,7 +159,7 @@ def due_text(due: datetime | str | None, language: str) -> str:
             due = None
     if due is None:
         return "48 h" if language == "en" else "48 horas"
-    tz = ZoneInfo(os.environ.get("BUSINESS_TZ", "Europe/Madrid"))
+    tz = store_zone()
     local = due.astimezone(tz)
     return f"{WEEKDAYS[language][local.weekday()]} {local.day:02d}/{local.month:02d} " \
            f"{local.strftime('%H:%M')}"

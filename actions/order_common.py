@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -27,6 +27,7 @@ from actions.store import (
     get_store,
     normalize_order_id,
 )
+from actions.store_calendar import store_day, today  # noqa: F401 - today re-exported
 
 logger = logging.getLogger("actions.orders")
 
@@ -109,11 +110,6 @@ _MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "a
 _SYMBOLS = {"EUR": "€", "USD": "$"}
 
 
-def today() -> date:
-    """The current day in UTC (a function so tests can move time)."""
-    return datetime.now(UTC).date()
-
-
 def language(tracker: Tracker) -> str:
     return normalize_language(tracker.get_slot("language"))
 
@@ -132,8 +128,7 @@ def format_money(cents: int, currency: str, lang: str) -> str:
 def format_date(day: date | datetime | None, lang: str) -> str:
     if day is None:
         return "—"
-    if isinstance(day, datetime):
-        day = day.date()
+    day = store_day(day)  # a moment is shown as the store's day it fell on
     if lang == "es":
         return f"{day.day} de {_MONTHS_ES[day.month - 1]} de {day.year}"
     return day.strftime("%B ") + f"{day.day}, {day.year}"

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from actions.policy_markets import MarketPolicy
 from actions.store.base import Order, OrderItem, OrderStatus, ReturnRecord
+from actions.store_calendar import store_day
 
 
 @dataclass(frozen=True)
@@ -124,17 +125,17 @@ def return_deadline(order: Order, policy: MarketPolicy) -> date | None:
     """
     if order.delivered_at is None:
         return None
-    standard = order.delivered_at.date() + timedelta(days=policy.return_window_days)
-    holiday = holiday_return_deadline(order.placed_at.date(), policy)
+    standard = store_day(order.delivered_at) + timedelta(days=policy.return_window_days)
+    holiday = holiday_return_deadline(store_day(order.placed_at), policy)
     return max(standard, holiday) if holiday else standard
 
 
 def deadline_is_holiday(order: Order, policy: MarketPolicy) -> bool:
     """Whether the holiday extension, not the normal window, sets this order's deadline."""
-    holiday = holiday_return_deadline(order.placed_at.date(), policy)
+    holiday = holiday_return_deadline(store_day(order.placed_at), policy)
     deadline = return_deadline(order, policy)
     return bool(holiday and deadline == holiday
-                and deadline > order.delivered_at.date()  # type: ignore[union-attr]
+                and deadline > store_day(order.delivered_at)  # type: ignore[union-attr]
                 + timedelta(days=policy.return_window_days))
 
 
@@ -298,7 +299,7 @@ def check_claim(order: Order, item_ids: list[int], today: date, policy: MarketPo
         if item.id in order.returned_item_ids():  # type: ignore[union-attr]
             return Decision(False, "already_returned", item_id=item.id)  # type: ignore
     value = sum(i.total_cents for i in items if i)
-    deadline = order.delivered_at.date() + timedelta(  # type: ignore[union-attr]
+    deadline = store_day(order.delivered_at) + timedelta(  # type: ignore[union-attr]
         days=policy.claim_report_days)
     if today > deadline:
         return Decision(False, "claim_late", needs_agent=True, deadline=deadline,

@@ -27,6 +27,7 @@ from actions.order_common import (
 from actions.policy import refund_due_date, refund_timeline
 from actions.policy_markets import market_policy
 from actions.store import Order, OrderStatus, Refund
+from actions.store_calendar import store_day
 
 MESSAGES = {
     "refund_completed": {
@@ -90,7 +91,7 @@ def expected_by(refund: Refund, market: str) -> tuple[int, int, date]:
     """(min days, max days, latest expected date) for a refund in ``market``."""
     policy = market_policy(market)
     low, high = refund_timeline(refund.method, policy)
-    return low, high, refund_due_date(refund.created_at.date(), refund.method, policy)
+    return low, high, refund_due_date(store_day(refund.created_at), refund.method, policy)
 
 
 def describe_refund(refund: Refund, order: Order, lang: str) -> tuple[str, bool]:

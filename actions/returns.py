@@ -40,6 +40,7 @@ from actions.policy_markets import MarketPolicy, market_policy
 from actions.return_exchange import check_exchange_stock, parse_exchange, variant_label
 from actions.return_items import item_label, item_list, match_items
 from actions.store import InvalidOperation, OperationNotSupported, Order, OrderItem
+from actions.store_calendar import store_day
 
 # a form slot that is not needed; for return_confirm: "already explained, say no more"
 SKIPPED = "-"
@@ -47,7 +48,7 @@ SKIPPED = "-"
 
 def holiday_note(order: Order, policy: MarketPolicy, lang: str) -> str:
     """The Black Friday/Christmas sentence for an order bought in the period, else ""."""
-    until = holiday_return_deadline(order.placed_at.date(), policy)
+    until = holiday_return_deadline(store_day(order.placed_at), policy)
     return t("return_holiday_note", lang, until=format_date(until, lang)) if until else ""
 
 

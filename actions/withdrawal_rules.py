@@ -19,6 +19,7 @@ from typing import Any
 from actions.policy import add_business_days, return_deadline
 from actions.policy_markets import market_policy
 from actions.store.base import Order, OrderStatus
+from actions.store_calendar import store_day
 
 FALLBACK_MARKET = "ES"  # unknown markets get the EU rules, as the other policies do
 CLOSED_STATUSES = {OrderStatus.CANCELLED, OrderStatus.RETURNED, OrderStatus.REFUNDED}
@@ -96,7 +97,7 @@ def legal_deadline(order: Order, rules: WithdrawalRules) -> date | None:
     """Last day (included) of the legal period, counted from delivery; None before delivery."""
     if order.delivered_at is None:
         return None
-    start = order.delivered_at.date()
+    start = store_day(order.delivered_at)
     if rules.business_days:
         return add_business_days(start, rules.days)
     return start + timedelta(days=rules.days)

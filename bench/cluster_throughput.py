@@ -38,7 +38,7 @@ from bench.turn_load import pin, run_level, warm_up
 from bench.turn_report import print_level, summarise
 
 OVERRIDES = {  # shoppers ask for a person at any hour; the order script needs the demo store
-    "BUSINESS_HOURS": "mon-sun 00:00-23:59", "ATIENDE_ENV": "development"}
+    "BUSINESS_HOURS": "mon-sun 00:00-24:00", "ATIENDE_ENV": "development"}
 
 
 def free_base() -> int:

@@ -35,8 +35,9 @@ class BusinessHours:
             first = DAYS.index(match["d1"])
             last = DAYS.index(match["d2"]) if match["d2"] else first
             opens = time(int(match["h1"]), int(match["m1"]))
-            closes = time(23, 59, 59) if match["h2"] == "24" else time(int(match["h2"]),
-                                                                       int(match["m2"]))
+            if match["h2"] == "24" and match["m2"] != "00":
+                raise ValueError(f"bad BUSINESS_HOURS part {raw!r}: 24:00 is the latest close")
+            closes = time.max if match["h2"] == "24" else time(int(match["h2"]), int(match["m2"]))
             if closes <= opens:
                 raise ValueError(f"bad BUSINESS_HOURS part {raw!r}: closes before it opens")
             day = first
@@ -49,7 +50,10 @@ class BusinessHours:
 
     def is_open(self, now: datetime | None = None) -> bool:
         local = (now or datetime.now(UTC)).astimezone(self.tz)
-        return any(o <= local.time() < c for o, c in self.windows.get(local.weekday(), []))
+        at = local.time()
+        # ``time.max`` is 24:00: open until the day's very end, its last second included
+        return any(o <= at and (at < c or c == time.max)
+                   for o, c in self.windows.get(local.weekday(), []))
 
     def next_open(self, now: datetime | None = None) -> datetime | None:
         """When the team is next open (``now`` if open now), in UTC; ``None`` if never."""
@@ -60,7 +64,12 @@ class BusinessHours:
         for offset in range(0, 8):
             day = local.date() + timedelta(days=offset)
             for opens, _closes in sorted(self.windows.get(day.weekday(), [])):
-                candidate = datetime.combine(day, opens, tzinfo=self.tz)
-                if candidate > local:
-                    return candidate.astimezone(UTC)
+                # compared in UTC: the night summer time ends, 02:30 happens twice (fold 0, then
+                # fold 1) and the second is still ahead after the first has passed; an opening
+                # inside the hour skipped in spring has one reading that is not open (dropped)
+                for fold in (0, 1):
+                    candidate = datetime.combine(day, opens, tzinfo=self.tz).replace(fold=fold)
+                    at = candidate.astimezone(UTC)
+                    if at > now and self.is_open(at):
+                        return at
         return None

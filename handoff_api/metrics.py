@@ -241,10 +241,13 @@ def _brief(block: dict[str, Any]) -> dict[str, Any]:
 
 
 def _buckets(start: datetime, end: datetime, zone: ZoneInfo, hourly: bool) -> list[str]:
+    """The labels of ``[start, end)`` on the store's wall clock. Hours step through real time
+    (in UTC: the 23-hour day has no 02:00 bucket, the 25-hour day's two 02:00 hours share one);
+    days step through the calendar."""
     step = timedelta(hours=1) if hourly else timedelta(days=1)
     fmt = "%Y-%m-%dT%H:00" if hourly else "%Y-%m-%d"
     out: list[str] = []
-    at = start
+    at = start.astimezone(UTC) if hourly else start
     while at < end and len(out) < 1000:
         label = at.astimezone(zone).strftime(fmt)
         if label not in out:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -186,6 +187,15 @@ class Settings(BaseSettings):
         from handoff_api.lanes import parse_networks  # noqa: PLC0415 (lanes needs no settings)
 
         parse_networks(self.probe_networks)  # a typo fails at start-up, naming the bad entry
+        from handoff_api.business_hours import BusinessHours  # noqa: PLC0415
+
+        try:  # the store's calendar and hours: a typo fails at start-up, naming the variable
+            BusinessHours.parse(self.business_hours, self.business_tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            if "BUSINESS_HOURS" in str(exc):
+                raise
+            raise ValueError(f"BUSINESS_TZ={self.business_tz!r} is not a time zone name (such "
+                             "as Europe/Madrid or America/Mexico_City)") from None
         if self.environment != "development":
             weak = [
                 name

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from actions.store import store_database_path
 from actions.store.seed import DemoOrder, build_demo_orders, seed_database
+from actions.store_calendar import today as store_today
 
 SHOWN_SCENARIOS = ("in_transit", "cancellable", "return_window", "window_expired", "refunded",
                    "high_amount")
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--force", action="store_true", help="replace an existing database")
     seed.add_argument("--show", action="store_true", help="print a table of demo orders")
     seed.add_argument("--today", type=date.fromisoformat, default=None,
-                      help="reference day YYYY-MM-DD (default: today, UTC)")
+                      help="reference day YYYY-MM-DD (default: the store's today, BUSINESS_TZ)")
     seed.add_argument("--markdown", type=Path, default=None,
                       help="also write the testers' list here")
     args = parser.parse_args(argv)
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         return main_check()
 
     db: Path = args.db or store_database_path()
-    today = args.today or date.today()
+    today = args.today or store_today()
     orders = seed_database(db, today=today, force=args.force)
     if orders is None:
         print(f"{db} already exists; left unchanged (use --force to reseed)")

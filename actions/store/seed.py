@@ -2,8 +2,9 @@
 
 Every market gets the same named scenarios (in transit, cancellable, inside/outside the return
 window, refunded, high amount needing approval, ...) so testers can try each flow in Spanish and
-English, plus seeded-random filler orders. Dates are relative to a reference ``today`` (the seeding
-day by default) so return windows behave at demo time; ``random.Random(SEED)`` keeps ids, amounts
+English, plus seeded-random filler orders. Dates are relative to a reference ``today`` (the store's
+day of seeding by default; times are on the store's wall clock, :mod:`actions.store_calendar`) so
+return windows behave at demo time; ``random.Random(SEED)`` keeps ids, amounts
 and tracking numbers identical between runs. The file is written next to the target and moved into
 place atomically, so a running action server never sees a half-written store.
 """
@@ -16,7 +17,7 @@ import random
 import sqlite3
 import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ from actions.store.demo_data import (
     Market,
 )
 from actions.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from actions.store_calendar import at_store_time, store_day
+from actions.store_calendar import today as store_today
 
 SEED = 20261122
 
@@ -120,7 +123,7 @@ def _tracking_number(carrier: str, rng: random.Random) -> str:
 
 
 def _at(today: date, days_ago: int, hour: int) -> datetime:
-    return datetime.combine(today - timedelta(days=days_ago), time(hour, 15), tzinfo=UTC)
+    return at_store_time(today - timedelta(days=days_ago), time(hour, 15))
 
 
 def _payment(chosen: str, status: str, total_cents: int, market: Market) -> str:
@@ -150,7 +153,7 @@ def _expired_dates(today: date, placed: int, shipped: int, delivered: int,
 
 def build_demo_orders(today: date | None = None) -> list[DemoOrder]:
     """The demo orders for a reference day; same input, same output."""
-    today = today or datetime.now(UTC).date()
+    today = today or store_today()
     rng = random.Random(SEED)
     catalogue = {row[0]: row for row in CATALOGUE}
     customers = [
@@ -191,7 +194,7 @@ def build_demo_orders(today: date | None = None) -> list[DemoOrder]:
             order.estimated_delivery = today - timedelta(days=shipped) + timedelta(days=4)
         if delivered is not None:
             order.delivered_at = _at(today, delivered, 12)
-            order.estimated_delivery = order.delivered_at.date()
+            order.estimated_delivery = store_day(order.delivered_at)
         total = order.total_cents
         if status == "cancelled":
             order.cancelled_at = _at(today, placed - 1, 11)

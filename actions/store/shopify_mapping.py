@@ -32,6 +32,7 @@ from actions.store.mapping import (
     to_cents,
 )
 from actions.store.settings import StoreSettings
+from actions.store_calendar import store_day
 
 #: fulfillment display statuses (GraphQL) and shipment statuses (REST webhooks, lower case)
 #: -> Atiende status; the order-event webhooks will map ``fulfillments/update`` with this table
@@ -177,7 +178,7 @@ def order_from_shopify(node: Mapping[str, Any], *, order_id: str,
         items=tuple(items), carrier=tracking.get("company") or None,
         tracking_number=tracking.get("number") or None, tracking_url=tracking.get("url") or None,
         shipped_at=parse_datetime(parcel.get("createdAt")) if parcel else None,
-        estimated_delivery=estimated.date() if estimated else None,
+        estimated_delivery=store_day(estimated) if estimated else None,
         delivered_at=parse_datetime(parcel.get("deliveredAt")) if parcel else None,
         cancelled_at=parse_datetime(node.get("cancelledAt")),
         returns=tuple(returns), refunds=tuple(refunds))

@@ -56,6 +56,7 @@ from actions.store.mapping import (
 from actions.store.remote import RemoteStore, first_hits, platform_client
 from actions.store.search import rank
 from actions.store.settings import StoreSettings
+from actions.store_calendar import store_day
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def order_from_tiendanube(payload: Mapping[str, Any], *, order_id: str,
     shipped = parse_datetime(payload.get("shipped_at")) if status.is_shipped else None
     eta = None
     if shipped and payload.get("shipping_max_days") and status != OrderStatus.DELIVERED:
-        eta = add_business_days(shipped.date(), int(payload["shipping_max_days"]))
+        eta = add_business_days(store_day(shipped), int(payload["shipping_max_days"]))
     refunds = ()
     if status == OrderStatus.REFUNDED:
         # v1 keeps no refund records: a refunded order was refunded in full, last update = when

@@ -207,6 +207,8 @@ def canned_replies(agent: CurrentAgent, services: ServicesDep,
 
 
 @router.get("/metrics", responses=errors(401, 403))
-def metrics(supervisor: CurrentSupervisor, session: SessionDep,
+def metrics(supervisor: CurrentSupervisor, session: SessionDep, services: ServicesDep,
             days: int = Query(default=30, ge=1, le=365)) -> dict:
-    return compute_metrics(session, since=now_utc() - timedelta(days=days))
+    """The last ``days`` x 24 hours; buckets and heat map on the store's clock (BUSINESS_TZ)."""
+    return compute_metrics(session, since=now_utc() - timedelta(days=days),
+                           tz=services.settings.business_tz)

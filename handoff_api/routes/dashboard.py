@@ -136,6 +136,7 @@ def export_csv(_supervisor: CurrentSupervisor, session: SessionDep, services: Se
                 dim, key, b["conversations"], b["handoffs"], b["handoff_rate"], None,
                 b["containment_rate"], b["csat_bot"], b["csat_human"], None,
                 b["handling_median"], b["ces_bot"], b["ces_human"]]])
-    name = f"atiende-metrics-{data['window']['start'][:10]}-{data['window']['end'][:10]}.csv"
+    # the days counted, the last one included (``end`` is the next day's midnight)
+    name = f"atiende-metrics-{data['window']['first_day']}-{data['window']['last_day']}.csv"
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

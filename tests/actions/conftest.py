@@ -4,11 +4,13 @@ A seeded temporary SQLite store and rasa-sdk trackers.
 
 Generic on purpose so every action module's tests can use them:
 
-- ``store_db``: path of a freshly seeded demo store (reference day = today, UTC); ``STORE_DATABASE``
-  points at it and ``actions.store.get_store`` is reset, so actions read this file.
+- ``store_db``: path of a freshly seeded demo store (reference day = the store's today,
+  ``actions.store_calendar``); ``STORE_DATABASE`` points at it and ``actions.store.get_store``
+  is reset, so actions read this file.
 - ``store``: an :class:`actions.store.sqlite.SQLiteStore` on that file.
 - ``demo_orders``: the seeded orders (``actions.store.seed.DemoOrder``), e.g. to pick a scenario.
 - ``attempts_ledger`` (autouse): failed identity checks go to a ledger file of the test's own;
+- ``clear_of_the_stores_midnight`` (autouse): no test straddles the store's midnight;
 - ``make_tracker(slots=..., text=..., intent=..., entities=..., validate=..., active_loop=...,
   sender_id=..., input_channel=..., metadata=...)``:
   a ``rasa_sdk.Tracker``; ``validate`` lists slot names set in the current turn, the way Rasa's
@@ -21,13 +23,17 @@ Generic on purpose so every action module's tests can use them:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from actions.store_calendar import store_zone
+from actions.store_calendar import today as store_today
 
 # the platform stand-ins (tests/actions/store/standins), for action tests on real adapters
 from tests.actions.store.conftest import (  # noqa: F401 - fixtures used by name
@@ -61,6 +67,21 @@ SLOTS = [
 
 
 @pytest.fixture(autouse=True)
+def clear_of_the_stores_midnight() -> Iterator[None]:
+    """Tests read the store's day more than once (seeding the demo store, then the action and
+    the assertion); one that straddled the store's midnight would compare two days. Within
+    5 minutes of it, the test's clock runs from a minute past it instead (time-machine; a
+    shift of at most 6 minutes, which subprocess servers on the real clock tolerate)."""
+    now = datetime.now(UTC)
+    midnight = datetime.combine(store_today(now) + timedelta(days=1), time(), store_zone())
+    if midnight - now > timedelta(minutes=5):
+        yield
+        return
+    with time_machine.travel(midnight + timedelta(minutes=1), tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def attempts_ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Failed identity checks are counted in a ledger of this test's own (actions/attempts.py)."""
     from actions.attempts import get_attempts
@@ -79,7 +100,7 @@ def store_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from actions.store.seed import seed_database
 
     path = tmp_path / "store.db"
-    seed_database(path, today=datetime.now(UTC).date(), force=True)
+    seed_database(path, today=store_today(), force=True)
     monkeypatch.setenv("STORE_DATABASE", str(path))
     monkeypatch.setenv("STORE_BACKEND", "sqlite")
     get_store.cache_clear()
@@ -98,7 +119,7 @@ def store(store_db: Path) -> Any:
 def demo_orders() -> list[Any]:
     from actions.store.seed import build_demo_orders
 
-    return build_demo_orders(datetime.now(UTC).date())
+    return build_demo_orders(store_today())
 
 
 @pytest.fixture

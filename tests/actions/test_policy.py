@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -12,8 +12,10 @@ from actions import policy
 from actions.masking import mask_address, mask_email, mask_phone
 from actions.policy_markets import load_policies, market_policy
 from actions.store import Customer, Order, OrderItem, OrderStatus, ReturnRecord
+from actions.store_calendar import at_store_time
 
 TODAY = date(2026, 11, 22)
+NOON = time(12)  # orders are placed and delivered at noon on the store's day (any BUSINESS_TZ)
 
 
 def make_order(status="delivered", market="ES", delivered_days_ago=5, items=None, total=None,
@@ -23,11 +25,11 @@ def make_order(status="delivered", market="ES", delivered_days_ago=5, items=None
     delivered = None
     if delivered_days_ago is not None and status in {"delivered", "returned", "refunded"}:
         delivered_on = delivered_on or TODAY - timedelta(days=delivered_days_ago)
-        delivered = datetime.combine(delivered_on, datetime.min.time(), tzinfo=UTC)
+        delivered = at_store_time(delivered_on, NOON)
     return Order(
         id="AT100001", status=OrderStatus(status), currency="EUR",
         total_cents=total if total is not None else sum(i.total_cents for i in items),
-        payment_method=payment, placed_at=datetime.combine(placed, datetime.min.time(), tzinfo=UTC),
+        payment_method=payment, placed_at=at_store_time(placed, NOON),
         shipping_address="Calle Mayor 1, 28013 Madrid", items=tuple(items),
         customer=Customer(1, "Ana", "ana@example.com", "+34 600 000 000", "es", market),
         delivered_at=delivered,

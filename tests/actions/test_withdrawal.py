@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
 import pytest
@@ -14,6 +15,8 @@ import pytest
 from actions import withdrawal
 from actions.handoff_client import HandoffClient
 from actions.masking import mask_email
+from actions.store_calendar import at_store_time, store_day
+from actions.store_calendar import today as store_today
 from actions.withdrawal import (
     ActionAskWithdrawalConfirm,
     ActionSubmitWithdrawal,
@@ -89,31 +92,38 @@ def test_markets_with_a_legal_function_and_their_labels():
     ("refunded", "closed"),
 ])
 async def test_what_applies_to_a_spanish_order(store, demo_orders, scenario, outcome):
-    today = datetime.now(UTC).date()
+    today = store_today()
     o = await store.get_order(demo(demo_orders, scenario, market="ES").id)
     check = check_withdrawal(o, withdrawal_rules("ES"), today)
     assert check.outcome == outcome
     if outcome == "within":
-        assert check.deadline == o.delivered_at.date() + timedelta(days=14)
+        assert check.deadline == store_day(o.delivered_at) + timedelta(days=14)
 
 
 async def test_the_last_day_is_included_and_the_next_is_not(store, demo_orders):
     o = await store.get_order(demo(demo_orders, "return_window", market="AR").id)
     rules = withdrawal_rules("AR")
-    last = o.delivered_at.date() + timedelta(days=10)
+    last = store_day(o.delivered_at) + timedelta(days=10)
     assert check_withdrawal(o, rules, last).outcome == "within"
     assert check_withdrawal(o, rules, last + timedelta(days=1)).outcome == "expired"
 
 
-async def test_colombia_counts_business_days(store, demo_orders):
+@pytest.mark.parametrize("delivered, deadline", [
+    (date(2026, 12, 2), date(2026, 12, 9)),    # Wednesday: 5 working days span a weekend
+    (date(2026, 12, 4), date(2026, 12, 11)),   # Friday
+    (date(2026, 12, 26), date(2027, 1, 1)),    # Saturday: Monday to Friday, 6 days
+    (date(2026, 12, 27), date(2027, 1, 1)),    # Sunday: 5 days
+])
+async def test_colombia_counts_business_days(store, demo_orders, delivered, deadline):
+    """Fixed delivery days: the demo order's is "6 days ago", a weekend day when the test runs
+    on a Friday or Saturday (the old ">= 7 calendar days" failed then)."""
     o = await store.get_order(demo(demo_orders, "return_window", market="CO").id)
-    deadline = check_withdrawal(o, withdrawal_rules("CO"), o.delivered_at.date()).deadline
-    assert deadline is not None and deadline.weekday() < 5
-    assert (deadline - o.delivered_at.date()).days >= 7  # 5 working days span a weekend
+    o = replace(o, delivered_at=at_store_time(delivered, time(12, 15)))
+    assert check_withdrawal(o, withdrawal_rules("CO"), delivered).deadline == deadline
 
 
 async def test_markets_without_a_legal_button_get_the_return_path(store, demo_orders):
-    today = datetime.now(UTC).date()
+    today = store_today()
     for market, language in (("US", "en"), ("MX", "es")):
         o = await store.get_order(demo(demo_orders, "return_window", language, market).id)
         check = check_withdrawal(o, withdrawal_rules(market), today)
@@ -192,7 +202,7 @@ async def test_a_wrong_email_reveals_nothing_and_counts(store_db, demo_orders, m
 async def test_outside_the_period_the_bot_says_so_and_offers_the_return(
         store_db, demo_orders, make_tracker, dispatcher, domain, said, monkeypatch):
     o = demo(demo_orders, "return_window")  # delivered 6 days ago
-    later = datetime.now(UTC).date() + timedelta(days=20)  # past the 14 days, within the 30
+    later = store_today() + timedelta(days=20)  # past the 14 days, within the 30
     monkeypatch.setattr(withdrawal, "today", lambda: later)
     result = await validate(make_tracker, dispatcher, domain, "withdrawal_email",
                             o.customer["email"], withdrawal_order=o.id)

@@ -54,7 +54,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Cluster:
                 name=f"atiende_ct_{uuid.uuid4().hex[:8]}", redis_db=11)
     with running_cluster(plan, fresh=True, drop=True, overrides={
             "ATIENDE_LEDGER_HEARTBEAT_SECONDS": "1", "HANDOFF_OUTBOX_INTERVAL": "0.5",
-            "BUSINESS_HOURS": "mon-sun 00:00-23:59"}) as running:
+            "BUSINESS_HOURS": "mon-sun 00:00-24:00"}) as running:
         yield running
 
 

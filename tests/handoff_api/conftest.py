@@ -168,10 +168,12 @@ def login(client: TestClient, username: str) -> dict[str, str]:
 
 @pytest.fixture
 def app_closed_client(database_url: str) -> Iterator[TestClient]:
-    """An app whose team works one hour a week, far from now most of the time."""
+    """An app whose team works one hour a week (UTC), on the weekday three days from now: the
+    hour starts 2 days 10 h to 3 days 10 h from now whenever the test runs (the weekday
+    is UTC's, like the hours; the machine's own zone plays no part)."""
     from datetime import UTC, datetime, timedelta
 
-    now = datetime.now(UTC).astimezone()
+    now = datetime.now(UTC)
     day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(now + timedelta(days=3)).weekday()]
     app = create_app(make_settings(database_url, business_hours=f"{day} 10:00-11:00",
                                    business_tz="UTC"))

@@ -40,7 +40,8 @@ def test_day_ranges_can_wrap_and_24_means_end_of_day():
     assert not hours.is_open(utc(2026, 11, 25, 12, 0))  # Wednesday
 
 
-@pytest.mark.parametrize("spec", ["mon-fri 9-20", "lun 09:00-20:00", "mon 20:00-09:00", "mon"])
+@pytest.mark.parametrize("spec", ["mon-fri 9-20", "lun 09:00-20:00", "mon 20:00-09:00", "mon",
+                                  "mon 09:00-24:30"])
 def test_bad_specs_say_what_is_wrong(spec):
     with pytest.raises(ValueError, match="BUSINESS_HOURS"):
         BusinessHours.parse(spec, "Europe/Madrid")

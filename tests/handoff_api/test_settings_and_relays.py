@@ -37,6 +37,16 @@ def test_development_defaults(monkeypatch, tmp_path):
     assert s.database_url == f"sqlite:///{tmp_path / 'handoff.db'}"
 
 
+@pytest.mark.parametrize("variable, value", [("BUSINESS_TZ", "Europe/Madird"),
+                                             ("BUSINESS_TZ", "../etc/passwd"),
+                                             ("BUSINESS_HOURS", "mon-fri 09:00-24:30")])
+def test_a_wrong_zone_or_opening_hours_fail_at_start_naming_the_variable(monkeypatch, variable,
+                                                                          value):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=variable):
+        Settings(_env_file=None)
+
+
 def _registry() -> RelayRegistry:
     settings = Settings(_env_file=None, environment="development")
     return RelayRegistry(RelayContext(settings=settings, broker=Broker()))

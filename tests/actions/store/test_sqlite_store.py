@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,8 @@ from actions.store import (
     normalize_order_id,
 )
 from actions.store.sqlite import SQLiteStore
+from actions.store_calendar import store_day
+from actions.store_calendar import today as store_today
 
 
 def by_scenario(demo_orders, scenario, language="es", market=None):
@@ -46,7 +48,7 @@ async def test_get_order_returns_everything_the_bot_shows(store, demo_orders):
     assert order.currency == "MXN" and order.market == "MX"
     assert order.carrier and order.tracking_number and order.tracking_url.startswith("https://")
     assert order.tracking_number in order.tracking_url
-    assert order.estimated_delivery > datetime.now(UTC).date()
+    assert order.estimated_delivery > store_today()
     assert order.total_cents == sum(i.total_cents for i in order.items)
     assert {i.category for i in order.items} <= {"apparel", "footwear", "accessories", "swimwear",
                                                  "underwear", "gift_card", "personalised"}
@@ -177,4 +179,4 @@ def test_bad_timeout_is_a_clear_error(monkeypatch):
 
 async def test_delivered_dates_are_relative_to_today(store, demo_orders):
     order = await store.get_order(by_scenario(demo_orders, "return_window").id)
-    assert order.delivered_at.date() == datetime.now(UTC).date() - timedelta(days=6)
+    assert store_day(order.delivered_at) == store_today() - timedelta(days=6)

@@ -33,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 
 from actions.store.demo_catalogue import DemoProduct, build_catalogue
 from actions.store.seed import DemoOrder, build_demo_orders
+from actions.store_calendar import today as store_today
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -172,7 +173,7 @@ class StandIn(ThreadedServer):
     def __init__(self, *, today: date | None = None) -> None:
         super().__init__()
         self.name = self.platform
-        self.today = today or datetime.now(UTC).date()
+        self.today = today or store_today()
         self.faults = Faults()
         self.requests: list[Recorded] = []
         self.lock = threading.RLock()
