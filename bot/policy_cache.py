@@ -17,6 +17,9 @@ either way: on a miss Rasa's own code runs with them.
 
 One bounded LRU cache per loaded policy (a new model gets new policies, so a new cache). Switched
 on with the rest of ``bot/rasa_speedups.py`` (``ATIENDE_RASA_SPEEDUPS=0``: stock Rasa).
+
+Second part (``shared_states``, below): the dialogue states every policy of one prediction builds
+from the same tracker, computed once per distinct question within that prediction.
 """
 
 from __future__ import annotations
