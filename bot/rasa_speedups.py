@@ -63,10 +63,6 @@ Measured with ``bench/turn_latency.py`` and py-spy on the Rasa server (reports/p
   ``bot/policy_cache.py`` (part ``shared_states``): within one prediction each distinct
   ``Domain.states_for_tracker_history`` question is answered once, every caller getting a copy.
 
-* **a full garbage collection walked the whole loaded model every few seconds.**
-  :func:`freeze_heap` (part ``gc_freeze``): the objects alive after start-up are frozen, so
-  the collector's full passes walk only what was created since.
-
 * **every save asked the database what it had just read.** ``bot/stored_count.py``: a save uses
   the event count its tracker's read found under the conversation's lock, instead of Rasa's
   ``count()`` and the event broker's read-back of the whole tracker.
@@ -199,7 +195,7 @@ def is_sqlite_file(engine: Any) -> bool:
 
 #: the speed-ups that can be turned off one by one (to measure each): ATIENDE_RASA_SPEEDUPS_OFF
 PARTS = ("ted_cache", "stored_count", "event_log", "debug_log", "action_validation",
-         "read_cache", "core_insert", "domain_digest", "gc_freeze", "shared_states")
+         "read_cache", "core_insert", "domain_digest", "shared_states")
 
 
 def enabled(part: str | None = None) -> bool:
@@ -241,34 +237,6 @@ def warm_up_nlu() -> None:
     _Encoder.encode(["hola"])
     _Lingua.get().compute_language_confidence_values("warm up the language models")
     logger.info("bot.rasa_speedups: NLU models warmed up in %.1f s", time.perf_counter() - started)
-
-
-def freeze_heap() -> dict[str, float] | None:
-    """Once the model is loaded and the NLU warmed up, before the first shopper: collect, then
-    move every object left to the collector's permanent generation (``gc.freeze``).
-
-    The loaded Rasa process holds ~700,000 objects the collector tracks (TensorFlow, the graph,
-    the domain), almost all of them alive until the process ends. CPython's full collection
-    walks them all whenever the objects that survived since the last one reach a quarter of
-    them — 0.3-1.5 s on this machine, on the event loop, so every conversation in flight
-    waited for it. Frozen objects are never walked again; what is created later (trackers,
-    caches) is collected as before. Nothing is freed earlier or later that matters: the frozen
-    objects were alive after a full collection, and the only thing that can no longer be freed
-    is a reference cycle among them that later becomes garbage (the start-up's objects live
-    as long as the process). Returns the figures it logged (None when switched off)."""
-    if not enabled("gc_freeze"):
-        return None
-    import gc
-
-    started = time.perf_counter()
-    gc.collect()
-    collected = time.perf_counter()
-    gc.freeze()
-    figures = {"collect_ms": round((collected - started) * 1000, 1),
-               "frozen": float(gc.get_freeze_count())}
-    logger.info("bot.rasa_speedups: %d objects frozen after a %.0f ms collection",
-                gc.get_freeze_count(), figures["collect_ms"])
-    return figures
 
 
 def install() -> None:

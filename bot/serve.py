@@ -109,18 +109,9 @@ def public_app(settings: ServeSettings) -> Any:
 
     app.register_listener(partial(rasa.core.run.load_agent_on_start, settings.model, endpoints,
                                   None), "before_server_start")
-    # once the model is loaded and the NLU warmed up (before_server_start): the loaded objects
-    # are left out of the collector's full passes (bot/rasa_speedups.py)
-    app.register_listener(_freeze_heap, "after_server_start")
     app.register_listener(rasa.core.run.close_resources, "after_server_stop")
     app.ctx.atiende_endpoints = endpoints
     return app
-
-
-async def _freeze_heap(_app: Any, _loop: Any) -> None:
-    from bot.rasa_speedups import freeze_heap
-
-    freeze_heap()
 
 
 def admin_app(settings: ServeSettings, public: Any) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import jsonschema
 import pytest
@@ -162,73 +161,3 @@ def test_each_later_speed_up_can_be_turned_off_alone(monkeypatch) -> None:
                                                                                 "event_log"}
     monkeypatch.setenv("ATIENDE_RASA_SPEEDUPS", "0")
     assert not any(rasa_speedups.enabled(p) for p in rasa_speedups.PARTS)
-
-
-@pytest.fixture()
-def unfrozen():
-    import gc
-
-    gc.unfreeze()
-    yield
-    gc.unfreeze()  # the other tests of this process get the collector as it was
-
-
-class _Node:
-    def __init__(self) -> None:
-        self.other: _Node | None = None
-
-
-def _cycle() -> tuple[_Node, Any]:
-    import weakref
-
-    a, b = _Node(), _Node()
-    a.other, b.other = b, a
-    return a, weakref.ref(a)
-
-
-def test_the_loaded_objects_are_left_out_of_full_collections(unfrozen, monkeypatch) -> None:
-    import gc
-
-    monkeypatch.delenv("ATIENDE_RASA_SPEEDUPS_OFF", raising=False)
-    garbage_then = _cycle()[1]  # garbage already at start-up: collected, not frozen
-    loaded, _ = _cycle()
-    figures = rasa_speedups.freeze_heap()
-    assert garbage_then() is None
-    assert figures is not None and figures["frozen"] == gc.get_freeze_count() > 1000
-    tracked = {id(o) for g in range(3) for o in gc.get_objects(generation=g)}
-    assert id(loaded) not in tracked  # a full pass no longer walks it
-    # what is created afterwards is collected as before
-    later, later_ref = _cycle()
-    del later
-    assert later_ref() is not None
-    gc.collect()
-    assert later_ref() is None
-
-
-def test_the_freeze_can_be_turned_off_alone(unfrozen, monkeypatch) -> None:
-    import gc
-
-    monkeypatch.setenv("ATIENDE_RASA_SPEEDUPS_OFF", "gc_freeze")
-    assert rasa_speedups.freeze_heap() is None
-    assert gc.get_freeze_count() == 0
-
-
-def test_the_server_freezes_once_the_model_is_loaded(tmp_path) -> None:
-    """Rasa loads the agent in a ``before_server_start`` listener; the freeze is an
-    ``after_server_start`` one, so it always comes after (Sanic's listeners are its signals)."""
-    import rasa.core.run
-
-    from bot import serve
-
-    (tmp_path / "endpoints.yml").write_text("action_endpoint:\n  url: http://127.0.0.1:9/w\n")
-    (tmp_path / "credentials.yml").write_text("rest:\n")
-    app = serve.public_app(serve.ServeSettings.from_env({
-        "RASA_ENDPOINTS": str(tmp_path / "endpoints.yml"),
-        "RASA_CREDENTIALS": str(tmp_path / "credentials.yml")}))
-    when = {}
-    for route in app.signal_router.routes:
-        listener = getattr(route.handler, "keywords", {}).get("listener")
-        listener = getattr(listener, "func", listener)
-        when[getattr(listener, "__name__", None)] = route.ctx.definition
-    assert when[rasa.core.run.load_agent_on_start.__name__] == "server.init.before"
-    assert when["_freeze_heap"] == "server.init.after"
