@@ -25,6 +25,7 @@ def install() -> None:
         return
     _installed = True
     os.environ.setdefault("ATIENDE_TIMING_PROCESS", "actions")
+    timing.watch_gc()  # the process's collector pauses, as stages gc.0 / gc.1 / gc.2
     from rasa_sdk.executor import ActionExecutor
 
     from actions.handoff_client import HandoffClient

@@ -58,6 +58,7 @@ class Result:
     ms: float
     ok: bool
     error: str = ""
+    at: float = 0.0  # time.time() when the answer came (timeline of the level, GC pauses)
 
 
 @dataclass
@@ -118,7 +119,8 @@ async def shopper(number: int, url: str, deadline: float, results: list[Result],
                     problem = f"{type(exc).__name__}"
                 ms = (time.perf_counter() - started) * 1000
                 if time.monotonic() >= warmup_until:
-                    results.append(Result(kind, turn.label, ms, not problem, problem))
+                    results.append(Result(kind, turn.label, ms, not problem, problem,
+                                          time.time()))
                 if problem:
                     break  # the rest of this conversation would not make sense
 
@@ -204,13 +206,16 @@ def timing_offsets(directory: Path) -> dict[Path, int]:
 def read_timings(directory: Path, since: dict[Path, int]) -> list[dict[str, Any]]:
     records = []
     for path in directory.glob("*.jsonl"):
+        process = path.stem.rsplit("-", 1)[0]  # <process>-<pid>.jsonl (timing/)
         with path.open("rb") as f:
             f.seek(since.get(path, 0))
             for line in f:
                 try:
-                    records.append(json.loads(line))
+                    record = json.loads(line)
                 except ValueError:
                     continue  # a line being written as we read
+                record["p"] = process
+                records.append(record)
     return records
 
 

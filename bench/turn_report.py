@@ -47,7 +47,37 @@ def summarise(level: Level) -> dict[str, Any]:
         out["per_kind"][kind] = _pcts([r.ms for r in ok if r.kind == kind])
     if level.stage_records:
         out["stages"] = stage_breakdown(level, ok)
+        pauses = gc_pauses(level.stage_records)
+        if pauses:
+            out["gc_pauses"] = pauses
+    if level.results:
+        out["timeline"] = timeline(level.results, level.stage_records)
     return out
+
+
+def timeline(results: list[Result], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Second by second: turns answered and the slowest of them; and when each full collection
+    (gc.2) of a server ended, in seconds from the level's first answer — a pause of one process
+    shows as a second whose slowest turn is its length above the others."""
+    first = min(r.at for r in results)
+    seconds: dict[int, list[float]] = defaultdict(list)
+    for r in results:
+        seconds[int(r.at - first)].append(r.ms)
+    return {"per_second": [[s, len(ms), round(max(ms), 1)] for s, ms in sorted(seconds.items())],
+            "gc2": [[rec.get("p", "?"), round(rec["at"] - first, 2), round(float(rec["ms"]), 1)]
+                    for rec in records if rec["s"] == "gc.2" and "at" in rec]}
+
+
+def gc_pauses(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per process and generation: how many collections, their total and longest pause (each
+    one stops every conversation on that process's event loop)."""
+    by: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for rec in records:
+        if rec["s"].startswith("gc."):
+            by[rec.get("p", "?")][rec["s"][3:]].append(float(rec["ms"]))
+    return {process: {gen: {"n": len(ms), "total_ms": round(sum(ms), 1),
+                            "max_ms": round(max(ms), 1)} for gen, ms in sorted(gens.items())}
+            for process, gens in sorted(by.items())}
 
 
 def _count(items: Any) -> dict[str, int]:
@@ -108,6 +138,10 @@ def print_level(name: str, s: dict[str, Any]) -> None:
               f"p99 {p['p99_ms']:7.1f}")
     if s["error_kinds"]:
         print("    errors:", s["error_kinds"])
+    for process, gens in s.get("gc_pauses", {}).items():
+        print(f"    gc pauses of {process}: " + ", ".join(
+            f"gen {g} {p['n']} x, {p['total_ms']} ms (max {p['max_ms']})"
+            for g, p in gens.items()))
     stages = s.get("stages", {}).get("all")
     if stages:
         print(f"    per turn (mean ms): e2e {stages['e2e_ms']}, outside the gate (HTTP, "

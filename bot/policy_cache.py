@@ -17,10 +17,14 @@ either way: on a miss Rasa's own code runs with them.
 
 One bounded LRU cache per loaded policy (a new model gets new policies, so a new cache). Switched
 on with the rest of ``bot/rasa_speedups.py`` (``ATIENDE_RASA_SPEEDUPS=0``: stock Rasa).
+
+Second part (``shared_states``, below): the dialogue states every policy of one prediction builds
+from the same tracker, computed once per distinct question within that prediction.
 """
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import inspect
 from collections import OrderedDict
@@ -136,3 +140,88 @@ def uninstall() -> None:
 
     if "predict_action_probabilities" in STOCK:
         TEDPolicy.predict_action_probabilities = STOCK.pop("predict_action_probabilities")
+
+
+# -- the dialogue states of one prediction, computed once for all the policies ---------------
+#
+# Every policy of the ensemble (Memoization, Rule, TED) turns the tracker into its states with
+# ``Domain.states_for_tracker_history``: a replay of the whole conversation, one tracker per
+# step, each step's state built from the domain (~1 ms per turn, 3-4 replays per prediction).
+# Memoization and TED ask with the same arguments (ML data: rule-only turns ignored), RulePolicy
+# twice with its own. Within one prediction the tracker does not change (the graph only reads
+# it), and the states are a function of its events, the domain and the arguments: so each
+# distinct question is answered once per prediction, and every caller gets its own copy (the
+# featurizer edits the last state in place). Outside a prediction Rasa computes as it would.
+
+_PREDICTION: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "atiende_prediction_states", default=None)
+
+
+def _copy_states(states: list) -> list:
+    """A copy of states (a list of {sub-state: {feature: str / number / tuple}}) sharing no
+    mutable part with them."""
+    return [{name: (dict(sub) if isinstance(sub, dict) else copy.deepcopy(sub))
+             for name, sub in state.items()} for state in states]
+
+
+def _immutable(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(_immutable(item) for item in value)
+    return isinstance(value, (str, int, float, bool, type(None)))
+
+
+def _plain(states: list) -> bool:
+    """True when :func:`_copy_states` copies every mutable part (what Rasa 3.6 builds)."""
+    return all(isinstance(sub, dict) and all(_immutable(v) for v in sub.values())
+               for state in states for sub in state.values())
+
+
+def states_for_tracker_history(self: Any, tracker: Any, omit_unset_slots: bool = False,
+                               ignore_rule_only_turns: bool = False,
+                               rule_only_data: dict | None = None) -> list:
+    """``Domain.states_for_tracker_history``, once per question within one prediction."""
+    stock = STOCK["states_for_tracker_history"]
+    known = _PREDICTION.get()
+    if known is None:
+        return stock(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    key = (id(self), id(tracker), omit_unset_slots, ignore_rule_only_turns,
+           _frozen(rule_only_data))
+    entry = known.get(key)
+    if entry is None or entry[0] is not tracker or entry[1] is not self:
+        states = stock(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+        if not _plain(states):
+            return states  # a shape this copy was not written for: never shared
+        known[key] = (tracker, self, _copy_states(states))  # the objects kept: ids stay theirs
+        return states
+    return _copy_states(entry[2])
+
+
+def predict_next_with_tracker(self: Any, tracker: Any) -> Any:
+    """``MessageProcessor._predict_next_with_tracker`` with one prediction's shared states."""
+    token = _PREDICTION.set({})
+    try:
+        return STOCK["_predict_next_with_tracker"](self, tracker)
+    finally:
+        _PREDICTION.reset(token)
+
+
+def install_shared_states() -> None:
+    """Replace the two (called by ``rasa_speedups.install``, part ``shared_states``)."""
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.domain import Domain
+
+    if "states_for_tracker_history" in STOCK:
+        return
+    STOCK["states_for_tracker_history"] = Domain.states_for_tracker_history
+    STOCK["_predict_next_with_tracker"] = MessageProcessor._predict_next_with_tracker
+    Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore
+    MessageProcessor._predict_next_with_tracker = predict_next_with_tracker  # type: ignore
+
+
+def uninstall_shared_states() -> None:
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.domain import Domain
+
+    if "states_for_tracker_history" in STOCK:
+        Domain.states_for_tracker_history = STOCK.pop("states_for_tracker_history")
+        MessageProcessor._predict_next_with_tracker = STOCK.pop("_predict_next_with_tracker")

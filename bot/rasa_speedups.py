@@ -59,6 +59,10 @@ Measured with ``bench/turn_latency.py`` and py-spy on the Rasa server (reports/p
   (part ``domain_digest``): a digest instead, once the action server holds that domain
   (rasa-sdk's own protocol: it answers 449 when it does not, and the call is sent again with it).
 
+* **every policy replayed the conversation to build the same dialogue states.**
+  ``bot/policy_cache.py`` (part ``shared_states``): within one prediction each distinct
+  ``Domain.states_for_tracker_history`` question is answered once, every caller getting a copy.
+
 * **every save asked the database what it had just read.** ``bot/stored_count.py``: a save uses
   the event count its tracker's read found under the conversation's lock, instead of Rasa's
   ``count()`` and the event broker's read-back of the whole tracker.
@@ -191,7 +195,7 @@ def is_sqlite_file(engine: Any) -> bool:
 
 #: the speed-ups that can be turned off one by one (to measure each): ATIENDE_RASA_SPEEDUPS_OFF
 PARTS = ("ted_cache", "stored_count", "event_log", "debug_log", "action_validation",
-         "read_cache", "core_insert", "domain_digest")
+         "read_cache", "core_insert", "domain_digest", "shared_states")
 
 
 def enabled(part: str | None = None) -> bool:
@@ -262,6 +266,10 @@ def install() -> None:
         from bot import policy_cache
 
         policy_cache.install()
+    if enabled("shared_states"):
+        from bot import policy_cache
+
+        policy_cache.install_shared_states()
     if enabled("domain_digest"):
         from bot import domain_digest
 

@@ -60,4 +60,5 @@ def install() -> None:
                     sender=lambda _s, _channel, conversation_id, *a, **k: conversation_id)
     for name in ("post_message", "leave_queue"):
         timing.wrap(HandoffApiClient, name, "handoff_api")
+    timing.watch_gc()  # the process's collector pauses, as stages gc.0 / gc.1 / gc.2
     logger.warning("stage timings on: writing to %s (benchmarks only)", os.environ[timing.ENV])

@@ -37,7 +37,7 @@ stage "pytest bot env" env ATIENDE_REQUIRE_MODEL=1 $BOT/python -m pytest tests/b
 # so async tests collected after it fail with "Runner.run() cannot be called from a running loop".
 # tests/faults: kill -9 / races / replays / floods against the real processes (Rasa runs in its own
 # venv as a child process; the suite only talks HTTP, so it runs here)
-stage "pytest app env" $APP/python -m pytest tests/scripts tests/timing tests/actions tests/kb_index \
+stage "pytest app env" $APP/python -m pytest tests/scripts tests/timing tests/bench tests/actions tests/kb_index \
       tests/handoff_api tests/contracts/test_app_side.py tests/media_store tests/privacy \
       tests/security tests/faults tests/e2e --ignore=tests/security/bot \
       --ignore=tests/scripts/test_nlu_abstention.py --ignore=tests/scripts/test_nlu_training_data.py \

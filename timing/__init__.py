@@ -18,8 +18,10 @@ Shared by both environments (Python 3.10 and 3.11): standard library only.
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import functools
+import gc
 import inspect
 import json
 import os
@@ -77,6 +79,7 @@ class _Sink:
             self._file.write(line)
 
     def flush(self) -> None:
+        _write_gc_pauses()  # outside the lock (see _gc_pauses)
         with self._lock:
             if self._file is not None:
                 self._file.flush()
@@ -152,3 +155,33 @@ def wrap(owner: Any, attribute: str, stage: str,
     if getattr(fn, "__atiende_timed__", False):
         return
     setattr(owner, attribute, timed(stage, fn, sender))
+
+
+_gc_started: list[float] = []
+#: collections waiting to be written: a gc callback may run while this thread holds the sink's
+#: lock (any allocation can start a collection), so it only appends here; the flusher writes
+_gc_pauses: collections.deque[tuple[str, float, float, int]] = collections.deque(maxlen=100_000)
+
+
+def _on_gc(phase: str, info: dict[str, Any]) -> None:
+    if phase == "start":
+        _gc_started[:] = [time.perf_counter()]
+    elif _gc_started:
+        ms = (time.perf_counter() - _gc_started.pop()) * 1000
+        _gc_pauses.append((f"gc.{info.get('generation', '?')}", ms, time.time(),
+                           gc.get_freeze_count()))
+
+
+def watch_gc() -> None:
+    """Record every garbage collection of this process as stage ``gc.<generation>`` (no tag:
+    a pause of the whole process, every conversation on its event loop waits for it), with
+    when it ended and how many objects were frozen (``gc.freeze``) then."""
+    if enabled() and _on_gc not in gc.callbacks:
+        gc.callbacks.append(_on_gc)
+
+
+def _write_gc_pauses() -> None:
+    while _gc_pauses:
+        stage, ms, at, frozen = _gc_pauses.popleft()
+        _SINK.write({"s": stage, "ms": round(ms, 3), "tag": "", "at": round(at, 3),
+                     "frozen": frozen})

@@ -95,3 +95,72 @@ def test_a_changed_prediction_does_not_change_the_cache(agent, dialogue_states,
     first.probabilities[0] = 123.0
     assert ted_predictions(agent, [tracker])[0].probabilities == expected
     assert len(ted_node._component._atiende_cache) == 1
+
+
+@pytest.fixture()
+def shared_states():
+    policy_cache.install_shared_states()
+    yield
+    policy_cache.uninstall_shared_states()
+
+
+def ensemble_predictions(agent, trackers: list) -> list:
+    """What the processor acts on: the whole policy ensemble's prediction for each tracker."""
+    return [agent.processor._predict_next_with_tracker(tracker.copy()) for tracker in trackers]
+
+
+def test_predictions_with_shared_states_equal_rasas_own(agent, dialogue_states, shared_states,
+                                                        monkeypatch) -> None:
+    computed: list[int] = []
+    stock = policy_cache.STOCK["states_for_tracker_history"]
+
+    def counted(*args, **kwargs):
+        computed.append(1)
+        return stock(*args, **kwargs)
+
+    policy_cache.uninstall_shared_states()
+    monkeypatch.setattr("rasa.shared.core.domain.Domain.states_for_tracker_history", counted)
+    rasas = ensemble_predictions(agent, dialogue_states)
+    computed_by_rasa = len(computed)
+    monkeypatch.undo()
+    policy_cache.install_shared_states()
+    policy_cache.STOCK["states_for_tracker_history"] = counted
+    computed.clear()
+    shared = ensemble_predictions(agent, dialogue_states)
+    assert len(shared) == len(rasas) > 300
+    for ours, theirs in zip(shared, rasas, strict=True):
+        assert ours == theirs  # probabilities exactly, policy, events, hide_rule_turn, metadata
+        assert ours.diagnostic_data.keys() == theirs.diagnostic_data.keys()
+    # every policy asked, but each distinct question was computed once per prediction
+    assert len(computed) <= computed_by_rasa * 0.7
+    assert len(computed) >= len(dialogue_states)  # still computed for every prediction
+    print(f"states computed: Rasa {computed_by_rasa}, shared {len(computed)} "
+          f"for {len(dialogue_states)} predictions")
+
+
+def test_a_caller_changing_its_states_does_not_change_the_next_callers(
+        agent, dialogue_states, shared_states) -> None:
+    domain, tracker = agent.domain, dialogue_states[-1]
+    expected = policy_cache.STOCK["states_for_tracker_history"](domain, tracker)
+    token = policy_cache._PREDICTION.set({})
+    try:
+        first = domain.states_for_tracker_history(tracker)
+        first[-1].clear()
+        first.append({"user": {"intent": "changed"}})
+        for name in first[0]:
+            first[0][name] = {}
+        assert domain.states_for_tracker_history(tracker) == expected
+        # another tracker with other events is another question
+        other = dialogue_states[0]
+        assert domain.states_for_tracker_history(other) == policy_cache.STOCK[
+            "states_for_tracker_history"](domain, other)
+    finally:
+        policy_cache._PREDICTION.reset(token)
+
+
+def test_outside_a_prediction_states_are_computed_as_rasa_does(agent, dialogue_states,
+                                                                shared_states) -> None:
+    tracker = dialogue_states[-1]
+    first = agent.domain.states_for_tracker_history(tracker)
+    assert first is not agent.domain.states_for_tracker_history(tracker)
+    assert first == policy_cache.STOCK["states_for_tracker_history"](agent.domain, tracker)

@@ -91,3 +91,53 @@ def test_nothing_is_written_without_the_setting(tmp_path: Path,
     assert not timing.enabled()
     timing.record("x", 1.0)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture()
+def watched_gc(timing_dir: Path) -> Path:
+    import gc
+
+    timing._gc_pauses.clear()
+    timing.watch_gc()
+    yield timing_dir
+    gc.callbacks.remove(timing._on_gc)
+
+
+def test_collections_are_recorded_per_generation_without_a_conversation(watched_gc: Path
+                                                                        ) -> None:
+    import gc
+
+    token = timing.TAG.set("order")  # a collection inside a turn is still the process's pause
+    try:
+        gc.collect(2)
+        gc.collect(0)
+    finally:
+        timing.TAG.reset(token)
+    got = [r for r in records(watched_gc) if r["s"].startswith("gc.")]
+    assert [r["s"] for r in got][-2:] == ["gc.2", "gc.0"]
+    assert all(r["tag"] == "" and r["ms"] >= 0 for r in got)
+
+
+def test_a_collection_while_the_sink_is_writing_does_not_block_it(watched_gc: Path) -> None:
+    import gc
+    import threading
+
+    timing.record("first", 1.0)  # the sink's file is open
+
+    def collect_holding_the_lock() -> None:
+        with timing._SINK._lock:  # as inside _Sink.write, where any allocation may collect
+            gc.collect(1)
+
+    worker = threading.Thread(target=collect_holding_the_lock, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive()
+    assert "gc.1" in [r["s"] for r in records(watched_gc)]
+
+
+def test_nothing_is_watched_without_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    monkeypatch.delenv(timing.ENV, raising=False)
+    timing.watch_gc()
+    assert timing._on_gc not in gc.callbacks
