@@ -9,8 +9,10 @@ If the server is unreachable the PostgreSQL tests FAIL with a clear message, unl
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from sqlalchemy import create_engine, text
 
 from handoff_api import auth
 from handoff_api.app import create_app
+from handoff_api.db import make_engine, run_migrations
 from handoff_api.settings import Settings
 from tests.handoff_api.relay.conftest import FakeGraph, GraphThread
 from tests.handoff_api.smtp_server import SmtpServer
@@ -66,9 +69,24 @@ def pg_database_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite handoff database brought to the latest revision once per session. Each SQLite
+    test starts from a copy of it, as each PostgreSQL test starts from the session's migrated,
+    emptied database: create_app still runs the migrations, which find nothing to do."""
+    path = tmp_path_factory.mktemp("handoff-schema") / "handoff.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        run_migrations(engine)
+    finally:
+        engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), tmp_path / "handoff.db")
         return f"sqlite:///{tmp_path / 'handoff.db'}"
     url = request.getfixturevalue("pg_database_url")
     engine = create_engine(url)
