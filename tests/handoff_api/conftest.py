@@ -12,7 +12,6 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from sqlalchemy import create_engine, text
 
 from handoff_api import auth
 from handoff_api.app import create_app
-from handoff_api.db import make_engine, run_migrations
 from handoff_api.settings import Settings
 from tests.handoff_api.relay.conftest import FakeGraph, GraphThread
 from tests.handoff_api.smtp_server import SmtpServer
@@ -69,24 +67,12 @@ def pg_database_url() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite handoff database brought to the latest revision once per session. Each SQLite
-    test starts from a copy of it, as each PostgreSQL test starts from the session's migrated,
-    emptied database: create_app still runs the migrations, which find nothing to do."""
-    path = tmp_path_factory.mktemp("handoff-schema") / "handoff.db"
-    engine = make_engine(f"sqlite:///{path}")
-    try:
-        run_migrations(engine)
-    finally:
-        engine.dispose()
-    return path
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     if request.param == "sqlite":
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), tmp_path / "handoff.db")
+        # a copy of the schema migrated once per session (tests/conftest.py), as PostgreSQL tests
+        # start from the session's migrated database; create_app's migration finds nothing to do
+        shutil.copyfile(request.getfixturevalue("migrated_handoff_sqlite"), tmp_path / "handoff.db")
         return f"sqlite:///{tmp_path / 'handoff.db'}"
     url = request.getfixturevalue("pg_database_url")
     engine = create_engine(url)
