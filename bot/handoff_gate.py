@@ -55,6 +55,7 @@ from bot.handoff_client import Delivery, HandoffApiClient, split_for_api
 from bot.ledger import Ledger
 from bot.outbox import Outbox
 from bot.outbox_retrier import OutboxRetrier
+from bot.outgoing import TurnReplies
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +257,10 @@ class HandoffGate:
             await asyncio.to_thread(self.ledger.done, *key)
             return True
         await conversation_pause.resume(agent, conversation_id)
-        message = UserMessage(text, self.output_for(channel), conversation_id,
+        output = self.output_for(channel)
+        if hasattr(output, "replies"):  # Meta channels: a re-run does not send again (bot/outgoing)
+            output.replies = TurnReplies(self.ledger.outgoing, *key)
+        message = UserMessage(text, output, conversation_id,
                               input_channel=channel, message_id=message_id,
                               # built here from the API's hand-back, never a verified identity
                               metadata={"message_id": message_id, **client_metadata(metadata)})

@@ -19,7 +19,9 @@ second replica does not see:
 * ``owners`` — a heartbeat per running process (:meth:`Ledger.beat`, every
   ``ATIENDE_LEDGER_HEARTBEAT_SECONDS``): a claim or inbox row held by a process that stopped beating
   (killed, crashed) is taken over at once instead of after its whole lease, so a shopper's resend
-  after a kill -9 and restart is answered within seconds, not minutes.
+  after a kill -9 and restart is answered within seconds, not minutes;
+* ``outgoing_replies`` — every reply a turn sent through the Graph API, so a turn run again after
+  a crash does not send it twice (``bot/outgoing.py``, :attr:`Ledger.outgoing`).
 
 Every call is a short blocking transaction: callers run them in a thread (``asyncio.to_thread``).
 """
@@ -37,6 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from bot import outgoing as outgoing_replies
 from bot.sql_state import LazyEngine, add_missing_columns, create_tables, url_from_env
 
 logger = logging.getLogger(__name__)
@@ -107,6 +110,7 @@ class InboxItem:
 
 def _set_up(engine: sa.engine.Engine) -> None:
     create_tables(engine, metadata, 731800911)
+    create_tables(engine, outgoing_replies.metadata, 731800912)
     add_missing_columns(engine, "meta_inbox", {"owner": "VARCHAR(40)"})
 
 
@@ -123,6 +127,7 @@ class Ledger:
             os.environ.get("ATIENDE_LEDGER_HEARTBEAT_SECONDS", "5"))
         self.owner = uuid.uuid4().hex
         self._db = LazyEngine(self.url, _set_up)
+        self.outgoing = outgoing_replies.OutgoingLedger(self._db.get)
 
     # --- set-up -------------------------------------------------------------------------------
     @property
@@ -187,7 +192,7 @@ class Ledger:
                                                     inbound.c.done_at < cutoff)).rowcount
             n += conn.execute(inbox.delete().where(inbox.c.state == DONE,
                                                    inbox.c.received_at < cutoff)).rowcount
-            return n
+        return n + self.outgoing.prune(older_than_seconds)
 
     # --- Meta webhook inbox ----------------------------------------------------------------------
     def inbox_add(self, channel: str, payload: dict[str, Any]) -> int:

@@ -318,9 +318,11 @@ class SQLTables:
 
 # The bot's ledger (bot/ledger.py): which messages were received and answered (the conversation
 # id of a WhatsApp shopper is their phone), the Meta webhook inbox (whole payloads: phone, name,
-# text), one-off keys. identity_failures holds keyed hashes only; retention still ages it out.
+# text), one-off keys, the replies sent per received message (bot/outgoing.py: phone, a hash of
+# the body). identity_failures holds keyed hashes only; retention still ages it out.
 LEDGER_TABLES = (
     Table("inbound_messages", "conversation_id", "claimed_at", ("answer",)),
+    Table("outgoing_replies", "conversation_id", "at"),
     Table("meta_inbox", None, "received_at", ("payload", "last_error")),
     Table("once", None, "at", ("key",)),
     Table("identity_failures", None, "window_start"),

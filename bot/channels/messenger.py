@@ -42,6 +42,7 @@ from bot.channels.options import OfferedOptions, numbered_text, payloads
 from bot.channels.texts import tracker_language, unsupported_text
 from bot.channels.whatsapp_output import clip, split_text
 from bot.handoff_gate import get_gate
+from bot.outgoing import TurnReplies
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +61,30 @@ class MessengerOutput(OutputChannel):
         return "messenger"
 
     def __init__(self, graph_url: str, page_access_token: str,
-                 options: OfferedOptions | None = None) -> None:
+                 options: OfferedOptions | None = None,
+                 replies: TurnReplies | None = None) -> None:
         self.url = f"{graph_url.rstrip('/')}/me/messages"
         self.token = page_access_token
         self.options = options
+        #: the turn's outgoing ledger (``bot/outgoing.py``): a turn run again after a crash does
+        #: not send again what reached Meta; None outside a shopper message's turn
+        self.replies = replies
+
+    async def _post(self, body: dict[str, Any]) -> Any:
+        """:func:`graph_post`, once per turn (a reply that went out before answers ``{}``)."""
+        def post() -> Any:
+            return graph_post(self.url, self.token, body, channel="messenger")
+        if self.replies is None:
+            return await post()
+        return await self.replies.send(body, post, lambda a: a is not None, {})
+
+    async def _post_detailed(self, body: dict[str, Any]) -> Any:
+        """:func:`graph_send`, once per turn (a reply that went out before: ``({}, 200, None)``)."""
+        def post() -> Any:
+            return graph_send(self.url, self.token, body, channel="messenger")
+        if self.replies is None:
+            return await post()
+        return await self.replies.send(body, post, lambda a: a[0] is not None, ({}, 200, None))
 
     @staticmethod
     def body(recipient_id: str, message: dict[str, Any]) -> dict[str, Any]:
@@ -73,8 +94,7 @@ class MessengerOutput(OutputChannel):
                 "message": {**message, "metadata": OUR_METADATA}}
 
     async def _send(self, recipient_id: str, message: dict[str, Any]) -> None:
-        answer = await graph_post(self.url, self.token, self.body(recipient_id, message),
-                                  channel="messenger")
+        answer = await self._post(self.body(recipient_id, message))
         if answer is not None:
             logger.info("messenger.sent to=%s mid=%s", recipient_id, answer.get("message_id"))
 
@@ -96,10 +116,8 @@ class MessengerOutput(OutputChannel):
                   "title": clip(b.get("title", ""), QUICK_REPLY_TITLE_LIMIT),
                   "payload": str(b.get("payload") or b.get("title", ""))[:1000]}
                  for b in buttons]
-        answer, status, code = await graph_send(
-            self.url, self.token, self.body(recipient_id, {"text": chunks[-1],
-                                                           "quick_replies": quick}),
-            channel="messenger")
+        answer, status, code = await self._post_detailed(
+            self.body(recipient_id, {"text": chunks[-1], "quick_replies": quick}))
         if answer is None and 400 <= status < 500 and status != 429 and \
                 code not in WINDOW_CODES:
             logger.warning("messenger.quick_replies_refused to=%s code=%s: sending the menu as "
@@ -261,7 +279,8 @@ class MessengerInput(InputChannel):
         await self.state.record_inbound("messenger", sender, ts)
         agent = getattr(app.ctx, "agent", None)
         gate = get_gate(app)
-        output = MessengerOutput(self.graph_url, self.page_access_token, self.options)
+        replies = TurnReplies(gate.ledger.outgoing, "messenger", sender, mid)
+        output = MessengerOutput(self.graph_url, self.page_access_token, self.options, replies)
         metadata = {"message_id": mid, "channel": "messenger"}
         incoming = media_in.messenger_incoming(event) if text is None else []
         if incoming:  # downloaded now: attachment URLs expire

@@ -43,6 +43,7 @@ from bot.channels.options import OfferedOptions
 from bot.channels.texts import language_from_phone, t, tracker_language, unsupported_text
 from bot.channels.whatsapp_output import WhatsAppOutput
 from bot.handoff_gate import get_gate
+from bot.outgoing import TurnReplies
 
 logger = logging.getLogger(__name__)
 
@@ -138,10 +139,12 @@ class WhatsAppInput(InputChannel):
             logger.warning("whatsapp.not_configured missing=%s: the webhook answers 503 until "
                            "they are set", ",".join(missing))
 
-    def output(self, language: str = "es") -> WhatsAppOutput:
+    def output(self, language: str = "es", replies: TurnReplies | None = None) -> WhatsAppOutput:
+        """``replies``: the outgoing ledger of the shopper message whose turn this output serves
+        (``bot/outgoing.py``: what reached Meta is not sent again if the turn runs again)."""
         return WhatsAppOutput(self.graph_url, self.phone_number_id, self.access_token,
                               self.state, language, options=self.options,
-                              language_of=self.language_of)
+                              language_of=self.language_of, replies=replies)
 
     async def language_of(self, conversation_id: str) -> str:
         agent = getattr(getattr(self.app, "ctx", None), "agent", None)
@@ -247,7 +250,8 @@ class WhatsAppInput(InputChannel):
         agent = getattr(app.ctx, "agent", None)
         gate = get_gate(app)
         language = await tracker_language(agent, sender) or language_from_phone(sender)
-        output = self.output(language)
+        output = self.output(language, TurnReplies(gate.ledger.outgoing, "whatsapp", sender,
+                                                   message_id))
         metadata = {"phone": f"+{sender}", "message_id": message_id, "channel": "whatsapp",
                     "language": language, "whatsapp_name": names.get(sender),
                     **verified_phone(self.name(), sender)}

@@ -13,7 +13,10 @@
   (:mod:`contracts.whatsapp_templates`), its five quick-reply buttons carrying the rating
   payloads, in the shopper's language;
 * only when Meta refuses an interactive message (a 4xx that is not the window) the menu goes as
-  numbered text, and a reply "2" is read as the second option (:mod:`bot.channels.options`).
+  numbered text, and a reply "2" is read as the second option (:mod:`bot.channels.options`);
+* a reply of a shopper message's turn goes through that turn's :class:`bot.outgoing.TurnReplies`
+  (``replies``): when the turn runs again after a crash, what already reached Meta is not sent
+  again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from bot.channels.formatting import has_url, to_whatsapp
 from bot.channels.meta import MetaStateStore, graph_post, graph_send
 from bot.channels.options import OfferedOptions, numbered_text, payloads
 from bot.channels.texts import t
+from bot.outgoing import TurnReplies
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +137,7 @@ class WhatsAppOutput(OutputChannel):
     def __init__(self, graph_url: str, phone_number_id: str, access_token: str,
                  state: MetaStateStore, language: str = "es", *,
                  options: OfferedOptions | None = None,
-                 language_of: Any = None) -> None:
+                 language_of: Any = None, replies: TurnReplies | None = None) -> None:
         self.url = f"{graph_url.rstrip('/')}/{phone_number_id}/messages"
         self.access_token = access_token
         self.state = state
@@ -143,6 +147,26 @@ class WhatsAppOutput(OutputChannel):
         #: async (conversation id) -> "es"/"en"/None: the shopper's language when this output
         #: was built without one (a hand-back comes through ``get_output_channel``)
         self.language_of = language_of
+        #: the outgoing ledger of the message whose turn this serves (bot/outgoing.py); None
+        #: outside one (Rasa's trigger_intent through get_output_channel)
+        self.replies = replies
+
+    async def _post(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """:func:`graph_post`, once per turn (a reply that went out before answers ``{}``)."""
+        def post() -> Any:
+            return graph_post(self.url, self.access_token, body, channel="whatsapp")
+        if self.replies is None:
+            return await post()
+        return await self.replies.send(body, post, lambda a: a is not None, {})
+
+    async def _post_detailed(self, body: dict[str, Any]
+                             ) -> tuple[dict[str, Any] | None, int, int | None]:
+        """:func:`graph_send`, once per turn (a reply that went out before: ``({}, 200, None)``)."""
+        def post() -> Any:
+            return graph_send(self.url, self.access_token, body, channel="whatsapp")
+        if self.replies is None:
+            return await post()
+        return await self.replies.send(body, post, lambda a: a[0] is not None, ({}, 200, None))
 
     async def _send(self, recipient_id: str, body: dict[str, Any]) -> str | None:
         if not await self.state.window_open("whatsapp", recipient_id):
@@ -150,7 +174,7 @@ class WhatsAppOutput(OutputChannel):
                            "shopper's last message is older than 24 h (a template is needed)",
                            recipient_id)
             return None
-        answer = await graph_post(self.url, self.access_token, body, channel="whatsapp")
+        answer = await self._post(body)
         if answer is None:
             return None
         message_id = ((answer.get("messages") or [{}])[0]).get("id")
@@ -178,8 +202,7 @@ class WhatsAppOutput(OutputChannel):
             if not await self.state.window_open("whatsapp", recipient_id):
                 await self._send(recipient_id, body)  # refused and logged there
                 return
-            answer, status, code = await graph_send(self.url, self.access_token, body,
-                                                    channel="whatsapp")
+            answer, status, code = await self._post_detailed(body)
             if answer is not None:
                 self._sent(recipient_id, body, answer)
                 continue
@@ -215,7 +238,7 @@ class WhatsAppOutput(OutputChannel):
                 "to": recipient_id, "type": "template",
                 "template": {"name": template.name, "language": {"code": template.language},
                              "components": wt.components(template, {}, payloads(buttons))}}
-        answer = await graph_post(self.url, self.access_token, body, channel="whatsapp")
+        answer = await self._post(body)
         if answer is None:
             return None
         logger.info("whatsapp.template_sent to=%s template=%s use=csat", recipient_id,

@@ -37,7 +37,8 @@ def database_url(kind: str, tmp_path: Path, file_name: str) -> Iterator[str]:
         pytest.fail("PostgreSQL is not answering on 127.0.0.1:5432: start it with "
                     "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` "
                     "or set ATIENDE_SKIP_POSTGRES=1")
-    name = f"atiende_bot_{uuid.uuid4().hex[:10]}"
+    # a helper running beside others names its databases after itself (ATIENDE_TEST_PG_PREFIX)
+    name = f"{os.environ.get('ATIENDE_TEST_PG_PREFIX', 'atiende_bot_')}{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE {name}")

@@ -57,10 +57,13 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float =
 
 
 class GraphSink:
-    """A stand-in for Meta's Graph API: records every message the bot sends to WhatsApp."""
+    """A stand-in for Meta's Graph API: records every message the bot sends to WhatsApp.
+    ``before_answer(body)``, when set, runs on each message before its 200 goes back (a fault
+    injected at the moment Meta has a reply and the bot does not know it yet)."""
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.before_answer: Callable[[dict[str, Any]], None] | None = None
         self._lock = threading.Lock()
         sink = self
 
@@ -73,6 +76,8 @@ class GraphSink:
                     except ValueError:
                         sink.sent.append({"raw": raw.decode(errors="replace")})
                     n = len(sink.sent)
+                if sink.before_answer is not None:
+                    sink.before_answer(sink.sent[n - 1])
                 body = json.dumps({"messages": [{"id": f"wamid.out.{n}"}]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

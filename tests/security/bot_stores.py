@@ -81,6 +81,8 @@ async def main(spec: dict[str, Any]) -> None:
             ledger.claim("whatsapp", tracker.sender_id, f"wamid.{n}")
             ledger.done("whatsapp", tracker.sender_id, f"wamid.{n}",
                         answer=[{"text": f"Gracias, {conversation['texts'][0][:20]}"}])
+            ledger.outgoing.begin("whatsapp", tracker.sender_id, f"wamid.{n}", 0, "digest")
+            ledger.outgoing.sent("whatsapp", tracker.sender_id, f"wamid.{n}", 0)
     store.engine.dispose()
     ledger.dispose()
 

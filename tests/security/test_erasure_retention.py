@@ -73,6 +73,7 @@ def fill(system: System) -> None:
             ("meta_channels.db", "at", "delivery_status", "recipient_id = ?", OLD),
             ("meta_channels.db", "seen_at", "seen_messages", "message_id = ?", "wamid.0"),
             ("ledger.db", "claimed_at", "inbound_messages", "conversation_id = ?", OLD),
+            ("ledger.db", "at", "outgoing_replies", "conversation_id = ?", OLD),
             ("ledger.db", "received_at", "meta_inbox", "payload LIKE ?", f"%{OLD}%")):
         with sqlite3.connect(system.data_dir / name) as conn:  # the bot wrote these 400 days ago
             conn.execute(f"UPDATE {where} SET {column} = ? WHERE {clause}", (old_ts, arg))
