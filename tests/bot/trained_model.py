@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,3 +27,16 @@ def model_test_marks(what: str) -> list[pytest.MarkDecorator]:
         raise RuntimeError(message)
     sys.stderr.write(f"\n*** {message} ***\n")
     return [pytest.mark.slow, pytest.mark.skip(reason=message)]
+
+
+def fresh_conversations(agent: Any) -> Any:
+    """``agent`` (loaded once, e.g. per module: loading the model takes 15-60 s) with empty,
+    new in-memory tracker and lock stores, as a newly loaded agent has them: no conversation of
+    an earlier test is visible. The model, domain and endpoints are kept."""
+    from rasa.core.agent import Agent
+
+    agent.tracker_store = Agent._create_tracker_store(None, agent.domain)
+    agent.lock_store = Agent._create_lock_store(None)
+    agent.processor.tracker_store = agent.tracker_store
+    agent.processor.lock_store = agent.lock_store
+    return agent

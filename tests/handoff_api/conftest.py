@@ -9,6 +9,7 @@ If the server is unreachable the PostgreSQL tests FAIL with a clear message, unl
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -69,6 +70,9 @@ def pg_database_url() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     if request.param == "sqlite":
+        # a copy of the schema migrated once per session (tests/conftest.py), as PostgreSQL tests
+        # start from the session's migrated database; create_app's migration finds nothing to do
+        shutil.copyfile(request.getfixturevalue("migrated_handoff_sqlite"), tmp_path / "handoff.db")
         return f"sqlite:///{tmp_path / 'handoff.db'}"
     url = request.getfixturevalue("pg_database_url")
     engine = create_engine(url)

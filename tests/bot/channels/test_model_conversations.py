@@ -27,7 +27,7 @@ from bot.handoff_client import HandoffApiClient
 from bot.handoff_gate import HandoffGate
 from bot.outbox import Outbox
 from tests.bot.channels.harness import Recorder, SanicHarness, load_fixture
-from tests.bot.trained_model import MODEL, ROOT, model_test_marks
+from tests.bot.trained_model import MODEL, ROOT, fresh_conversations, model_test_marks
 
 APP_PYTHON = ROOT / ".venv" / "app" / "bin" / "python"
 SECRET = "conv-secret"
@@ -109,17 +109,23 @@ async def handoff_api() -> AsyncIterator[Recorder]:
     await recorder.stop()
 
 
-@pytest.fixture
-async def whatsapp_bot(action_server: str, tmp_path: Path, handoff_api: Recorder
-                       ) -> AsyncIterator[tuple[SanicHarness, WhatsAppInput, Recorder]]:
-    from rasa.core.agent import load_agent
-    from rasa.core.utils import AvailableEndpoints
+@pytest.fixture(scope="module")
+def trained_agent(action_server: str) -> Any:
+    """The trained model, loaded once for the module (each load takes 15-60 s); every test gets
+    it with empty conversation stores (``whatsapp_bot``)."""
+    from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
-    agent = await load_agent(model_path=str(MODEL), endpoints=AvailableEndpoints(
-        action=EndpointConfig(action_server)))
+    agent = Agent.load(str(MODEL), action_endpoint=EndpointConfig(action_server))
     assert agent.is_ready(), (f"{MODEL} exists but could not be loaded (see the log above: a "
                               "component of the model is missing or the model is stale)")
+    return agent
+
+
+@pytest.fixture
+async def whatsapp_bot(trained_agent: Any, tmp_path: Path, handoff_api: Recorder
+                       ) -> AsyncIterator[tuple[SanicHarness, WhatsAppInput, Recorder]]:
+    agent = fresh_conversations(trained_agent)
     graph = await Recorder().start()
     channel = WhatsAppInput(access_token="t", app_secret=SECRET, verify_token="v",
                             phone_number_id="106540352242922", graph_url=graph.url,
