@@ -19,11 +19,8 @@ pytestmark = pytest.mark.e2e
 DEAD_RASA = "http://127.0.0.1:9"  # never contacted: the fake answers inside the browser
 
 
-def test_a_reply_without_an_ack_is_not_asked_for_again(handoff_server: HandoffServer,
-                                                       new_page) -> None:
-    fake = FakeRasaSocket()
-    fake.ack = False  # Rasa died after the reply, before the ack
-    fake.on_utterance = lambda data: [{"text": "¡De nada! ¿Te ayudo con algo más?"}]
+def send_gracias(handoff_server: HandoffServer, new_page, fake: FakeRasaSocket):
+    """A page on a clock the test moves, the scripted socket in place, "gracias" sent."""
     page = new_page()
     page.clock.install()  # the resend timers run on a clock the test moves
     fake.install(page)
@@ -34,6 +31,15 @@ def test_a_reply_without_an_ack_is_not_asked_for_again(handoff_server: HandoffSe
     box = widget.get_by_role("textbox", name="Escribe tu mensaje…")
     box.fill("gracias")
     box.press("Enter")
+    return page, widget
+
+
+def test_a_reply_without_an_ack_is_not_asked_for_again(handoff_server: HandoffServer,
+                                                       new_page) -> None:
+    fake = FakeRasaSocket()
+    fake.ack = False  # Rasa died after the reply, before the ack
+    fake.on_utterance = lambda data: [{"text": "¡De nada! ¿Te ayudo con algo más?"}]
+    page, widget = send_gracias(handoff_server, new_page, fake)
     replies = widget.locator(".msg.bot .bubble", has_text="¡De nada!")
     expect(replies).to_have_count(1)
     expect(widget.locator(".msg.user .delivery")).to_have_text("")  # the reply counts as the ack
@@ -55,16 +61,7 @@ def test_without_a_reply_the_same_id_is_resent(handoff_server: HandoffServer, ne
     fake = FakeRasaSocket()
     fake.ack = False
     fake.on_utterance = lambda data: []
-    page = new_page()
-    page.clock.install()
-    fake.install(page)
-    page.goto(f"{handoff_server.url}/?rasa={DEAD_RASA}")
-    widget = page.locator("#atiende-widget")
-    page.get_by_role("button", name="Abrir el chat de ayuda").click()
-    expect(widget.locator(".status")).to_have_text("Conectado")
-    box = widget.get_by_role("textbox", name="Escribe tu mensaje…")
-    box.fill("gracias")
-    box.press("Enter")
+    page, _ = send_gracias(handoff_server, new_page, fake)
     page.clock.run_for(60 * 1000)
     ids = {u["message_id"] for u in fake.utterances}
     assert len(fake.utterances) > 1 and len(ids) == 1, fake.utterances
